@@ -1,0 +1,35 @@
+// Options every ipchub tool shares, so --instance and --runtime-dir mean the
+// same everywhere (and fall back to the same environment variables).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <ipchub/client.hpp>
+
+#include <string>
+
+namespace ipchub::apps {
+
+inline void add_endpoint_options(CLI::App &app, std::string &instance, std::string &runtime_dir) {
+    app.add_option("--instance", instance,
+                   "Hub instance to use (default: $IPCHUB_INSTANCE, else \"default\"); "
+                   "instances are independent hubs with their own runtime directory and IPC names");
+    app.add_option("--runtime-dir", runtime_dir,
+                   "Directory that holds each instance's runtime directory "
+                   "(default: $IPCHUB_RUNTIME_DIR, else $XDG_RUNTIME_DIR/ipchub, else /tmp/ipchub-<uid>)");
+}
+
+inline void add_client_options(CLI::App &app, ClientOptions &o) {
+    app.add_option("-b,--backend", o.backend,
+                   "Transport to reach the hub with: socket, fifo, mqueue, shm, pipe or any plugin in plugins.json")
+        ->capture_default_str();
+    add_endpoint_options(app, o.instance, o.runtime_dir);
+    app.add_option("--config", o.config_path,
+                   "plugins.json to read the transport list from (default: $IPCHUB_CONFIG, else the installed one)");
+    app.add_option("--plugin-dir", o.plugin_dir, "Directory with the transport plugins (default: $IPCHUB_PLUGIN_DIR, "
+                                                 "else ../lib/ipchub/plugins next to the program)");
+}
+
+// Prints "<tool>: <message>" on stderr; returns the exit code for the error kind.
+int report(const char *tool, const std::exception &e);
+
+} // namespace ipchub::apps

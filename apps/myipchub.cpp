@@ -1,0 +1,33 @@
+// myipchub: the hub daemon. All the work is in core/; this is the command line.
+#include "cli_common.hpp"
+#include "hub.hpp"
+
+int main(int argc, char **argv) {
+    CLI::App app{"myipchub - local publish/subscribe message hub.\n\n"
+                 "Loads the transports listed in plugins.json, routes messages published on a\n"
+                 "channel to every subscriber of that channel over whatever transport each one\n"
+                 "uses, and on SIGINT or SIGTERM shuts down and removes every IPC object it made.",
+                 "myipchub"};
+    ipchub::core::HubOptions o;
+    bool verbose = false, quiet = false;
+    app.add_option("-c,--config", o.config_path,
+                   "plugins.json to load (default: $IPCHUB_CONFIG, else etc/ipchub/plugins.json or "
+                   "share/ipchub/plugins.json next to the program's prefix)");
+    ipchub::apps::add_endpoint_options(app, o.instance, o.runtime_dir);
+    app.add_option("--plugin-dir", o.plugin_dir,
+                   "Directory with the transport plugins (default: $IPCHUB_PLUGIN_DIR, else ../lib/ipchub/plugins "
+                   "next to the program)");
+    app.add_flag("-v,--verbose", verbose, "Log every connection, subscription and plugin event");
+    app.add_flag("-q,--quiet", quiet, "Log errors only");
+    app.footer("Exit status: 0 after a clean shutdown, 1 on a start-up failure (instance already served,\n"
+               "required plugin missing, no transport could start), 2 on bad options or configuration.");
+    CLI11_PARSE(app, argc, argv);
+    o.verbosity = verbose ? ipchub::core::Level::debug : quiet ? ipchub::core::Level::error : ipchub::core::Level::info;
+    try {
+        ipchub::core::Hub hub(o);
+        return hub.run();
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "myipchub: %s\n", e.what());
+        return 1;
+    }
+}

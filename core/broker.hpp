@@ -1,0 +1,73 @@
+// The data plane: connections, the protocol conversation with each client,
+// fan-out of published messages into subscribers' backlogs, flow control and
+// the batched flush of those backlogs to the transports. Runs on the hub
+// thread only; transports reach it through the host bridge.
+#pragma once
+
+#include "config.hpp"
+#include "connection.hpp"
+#include "log.hpp"
+#include "router.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace ipchub::core {
+
+struct Transport;
+
+class Broker {
+public:
+    Broker(const HubSettings &settings, const Log &log, std::string instance);
+
+    // Called through the host bridge.
+    Connection *open(Transport *transport, void *plugin_conn, const char *peer);
+    void received(Connection *conn, const void *data, size_t len);
+    void writable(Connection *conn);
+    void closed_by_peer(Connection *conn, int reason);
+
+    // After every batch of events: flush backlogs, then finish closes.
+    void after_batch();
+
+    // Shutdown: tell every client and stop reading from them; drained() turns
+    // true once every backlog was handed to its transport.
+    void begin_shutdown();
+    bool drained() const;
+    void close_all();
+
+    size_t connection_count() const { return connections_.size(); }
+    std::string stats_json() const;
+    // Used by stats: names of the running transports.
+    std::function<std::vector<std::string>()> transport_names;
+
+private:
+    void handle(Connection &conn, const FrameView &frame);
+    void handle_publish(Connection &from, const FrameView &frame);
+    void send_frame(Connection &to, uint8_t type, uint16_t flags, uint64_t id, std::string_view channel,
+                    std::string_view payload);
+    void send_error(Connection &to, uint64_t id, uint32_t code, const std::string &text);
+    void queued(Connection &conn);
+    void flush(Connection &conn);
+    void set_receiving(Connection &conn, bool on);
+    void wait_for(Connection &waiter, Connection &congested);
+    void release_waiters(Connection &conn);
+    void close(Connection &conn, const std::string &why);
+    void destroy(Connection &conn);
+
+    HubSettings settings_;
+    const Log &log_;
+    std::string instance_;
+    Router router_;
+    uint64_t next_id_ = 1;
+    std::unordered_map<Connection *, std::unique_ptr<Connection>> connections_;
+    std::vector<Connection *> dirty_;
+    std::vector<Connection *> closing_;
+    bool shutting_down_ = false;
+    uint64_t published_ = 0;
+    uint64_t delivered_ = 0;
+};
+
+} // namespace ipchub::core

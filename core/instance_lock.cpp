@@ -1,0 +1,75 @@
+#include "instance_lock.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace ipchub::core {
+
+namespace {
+pid_t read_pid(int fd) {
+    char buf[32] = {};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    return n > 0 ? pid_t(std::atoi(buf)) : 0;
+}
+} // namespace
+
+InstanceLock::~InstanceLock() { release(); }
+
+InstanceLock::Result InstanceLock::acquire(const std::string &path, std::string &error, pid_t &previous_pid) {
+    int fd = -1;
+    for (int attempt = 0; fd < 0; ++attempt) {
+        previous_pid = 0;
+        fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            error = "cannot open lock file " + path + ": " + std::strerror(errno);
+            return Result::held;
+        }
+        previous_pid = read_pid(fd);
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            ::close(fd);
+            error = e == EWOULDBLOCK ? "already running as pid " + std::to_string(previous_pid) + " (lock " + path + ")"
+                                     : "cannot lock " + path + ": " + std::strerror(e);
+            return Result::held;
+        }
+        // The holder may have unlinked the file between our open and flock
+        // (release order): then we locked an orphan and must start over.
+        struct stat mine {}, current {};
+        if (::fstat(fd, &mine) != 0 || ::stat(path.c_str(), &current) != 0 || mine.st_ino != current.st_ino ||
+            mine.st_dev != current.st_dev) {
+            ::close(fd);
+            fd = -1;
+            if (attempt > 10) {
+                error = "lock file " + path + " keeps changing";
+                return Result::held;
+            }
+        }
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != ssize_t(pid.size())) {
+        error = "cannot write pid to " + path + ": " + std::strerror(errno);
+        ::close(fd);
+        return Result::held;
+    }
+    fd_ = fd;
+    path_ = path;
+    bool dead_owner = previous_pid > 0 && previous_pid != ::getpid();
+    return dead_owner ? Result::taken_over : Result::acquired;
+}
+
+void InstanceLock::release() {
+    if (fd_ < 0) return;
+    // Unlink before unlocking: a hub starting right now then creates a new file.
+    ::unlink(path_.c_str());
+    ::close(fd_);
+    fd_ = -1;
+}
+
+} // namespace ipchub::core

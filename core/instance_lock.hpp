@@ -1,0 +1,28 @@
+// One hub per instance: an flock()ed lock file holding the owner's pid in
+// the instance's runtime directory. The kernel drops the lock when its holder
+// dies, so a lock left by a dead hub is simply taken over.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+
+namespace ipchub::core {
+
+class InstanceLock {
+public:
+    enum class Result { acquired, taken_over, held };
+
+    ~InstanceLock();
+
+    // `previous_pid` is the pid found in the file: the holder when `held`,
+    // the dead hub when `taken_over`.
+    Result acquire(const std::string &path, std::string &error, pid_t &previous_pid);
+    void release(); // unlocks and removes the file
+    const std::string &path() const { return path_; }
+
+private:
+    int fd_ = -1;
+    std::string path_;
+};
+
+} // namespace ipchub::core

@@ -1,0 +1,28 @@
+// A loaded and initialised transport plugin inside the hub: the plugin's
+// table, its state, and the host table handed to it (whose ctx points back
+// here, so every host call knows which plugin made it).
+#pragma once
+
+#include "plugin_registry.hpp"
+
+#include <ipchub/plugin.h>
+
+#include <memory>
+
+namespace ipchub::core {
+
+class Hub;
+
+struct Transport {
+    std::unique_ptr<LoadedPlugin> plugin;
+    ipchub_host host{};
+    void *state = nullptr;
+    Hub *hub = nullptr;
+    bool started = false;
+
+    const ipchub_plugin &api() const { return plugin->api(); }
+    const std::string &name() const { return plugin->name(); }
+    bool keeps_boundaries() const { return api().capabilities & IPCHUB_CAP_MESSAGE_BOUNDARIES; }
+};
+
+} // namespace ipchub::core

@@ -1,0 +1,32 @@
+// Small helpers shared by the stock transport plugins (compiled into each
+// .so; not part of the ABI and never seen by the hub).
+#pragma once
+
+#include <cstdarg>
+#include <cstddef>
+#include <cstdio>
+
+namespace ipchub::plugin {
+
+// Writes a printf-style message into a plugin ABI error buffer and returns
+// `code` (a negative errno), so `return format_error(...)` reads naturally.
+inline int format_error(char *err, size_t err_len, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+inline int format_error(char *err, size_t err_len, int code, const char *fmt, ...) {
+    if (err && err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        std::vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+// poll() one descriptor for `events` up to timeout_ms (< 0: forever), retrying
+// on EINTR. Returns 1 when ready, 0 on timeout, a negative errno on failure.
+int wait_fd(int fd, short events, int timeout_ms);
+
+// Milliseconds on CLOCK_MONOTONIC.
+long long monotonic_ms();
+
+} // namespace ipchub::plugin

@@ -1,0 +1,250 @@
+/*
+ * ipchub transport plugin ABI.
+ *
+ * A transport plugin is a shared object that exports exactly one symbol,
+ * IPCHUB_PLUGIN_ENTRY_SYMBOL ("ipchub_plugin_entry"), which returns a
+ * pointer to a constant ipchub_plugin table. The table holds both halves of
+ * the transport: the hub half (runs inside myipchub, on the hub's event-loop
+ * thread) and the client half (runs inside client programs: myipcpub,
+ * myipcsub, myipcbench and anything built on libipchub).
+ *
+ * Plain C on purpose: a plugin may be written in C, C++ or Rust and built by
+ * another compiler than the hub. No C++ types, exceptions or ownership cross
+ * this boundary. Functions return 0 (or a non-negative count) on success and a
+ * negative errno value on failure; where an `err` buffer is passed, a failing
+ * function writes a one-line, human-readable reason into it (NUL-terminated,
+ * truncated to `err_len`).
+ *
+ * Versioning (the rules are spelled out in docs/plugin-guide.md):
+ *  - Every struct that crosses the boundary starts with `abi_version` and
+ *    `struct_size`. IPCHUB_ABI_VERSION packs major << 16 | minor.
+ *  - A different MAJOR version means incompatible: the hub refuses the plugin.
+ *  - Within one major version members are only ever appended. A reader checks
+ *    `struct_size` before touching a member (IPCHUB_HAS_MEMBER), so a plugin
+ *    built against an older header works with a newer hub and the other way
+ *    round; a member beyond the writer's `struct_size` reads as absent (NULL).
+ *
+ * Threads: unless a function says otherwise, the hub calls the hub half only
+ * from its single event-loop thread, and the plugin calls the host only from
+ * that thread. The one exception is ipchub_host.post, which any thread may call.
+ * The client half is called from whatever thread the client program uses, one
+ * thread per connection at a time; send and receive of one connection may be
+ * called from two different threads concurrently (one sender, one receiver).
+ */
+#ifndef IPCHUB_PLUGIN_H
+#define IPCHUB_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h> /* struct iovec */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IPCHUB_ABI_VERSION_MAJOR 1u
+#define IPCHUB_ABI_VERSION_MINOR 0u
+#define IPCHUB_MAKE_ABI_VERSION(major, minor) (((uint32_t)(major) << 16) | (uint32_t)(minor))
+#define IPCHUB_ABI_VERSION IPCHUB_MAKE_ABI_VERSION(IPCHUB_ABI_VERSION_MAJOR, IPCHUB_ABI_VERSION_MINOR)
+#define IPCHUB_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
+#define IPCHUB_ABI_MINOR(v) ((uint32_t)(v)&0xffffu)
+
+/* True when a struct written with `struct_size` bytes contains `member`. */
+#define IPCHUB_HAS_MEMBER(ptr, type, member) \
+    ((ptr)->struct_size >= offsetof(type, member) + sizeof(((type *)0)->member))
+
+#define IPCHUB_PLUGIN_ENTRY_SYMBOL "ipchub_plugin_entry"
+
+#if defined(__GNUC__)
+#define IPCHUB_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define IPCHUB_PLUGIN_EXPORT
+#endif
+
+/* Capability flags (ipchub_plugin.capabilities). */
+/* The mechanism keeps message boundaries (mqueue, shm): each iovec passed to
+ * send is accepted whole or not at all. Without it the transport is a byte
+ * stream and may accept part of an iovec. */
+#define IPCHUB_CAP_MESSAGE_BOUNDARIES 0x1u
+/* The transport can pass file descriptors (reserved for later use). */
+#define IPCHUB_CAP_FD_PASSING 0x2u
+/* Clients of this transport are children the hub started (pipe). A client
+ * program cannot connect on its own; client_connect finds inherited
+ * descriptors instead of a rendezvous point. */
+#define IPCHUB_CAP_SPAWNED_CHILDREN 0x4u
+/* The transport reaches other hosts (tcp): traffic may leave the machine. */
+#define IPCHUB_CAP_NETWORK 0x8u
+
+/* Event bits for ipchub_host.watch_fd and the callback it installs. */
+#define IPCHUB_EV_READ 0x1u
+#define IPCHUB_EV_WRITE 0x2u
+#define IPCHUB_EV_HANGUP 0x4u /* reported only: error or hang-up on the descriptor */
+
+/* Log levels for ipchub_host.log. */
+#define IPCHUB_LOG_ERROR 0
+#define IPCHUB_LOG_WARN 1
+#define IPCHUB_LOG_INFO 2
+#define IPCHUB_LOG_DEBUG 3
+
+typedef void (*ipchub_fd_callback)(void *user, int fd, uint32_t events);
+typedef void (*ipchub_callback)(void *user);
+
+/*
+ * What the hub offers a plugin's hub half. Owned by the hub; valid from
+ * hub_init until hub_cleanup returns. All calls on the hub thread except post.
+ */
+typedef struct ipchub_host {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    void *ctx; /* the hub's; pass the host pointer back, never touch ctx */
+
+    /* Write one line to the hub's log, prefixed with the plugin's name. */
+    void (*log)(const struct ipchub_host *host, int level, const char *message);
+
+    /* Watch `fd` for `events` (IPCHUB_EV_READ | IPCHUB_EV_WRITE) and call `cb`
+     * on the hub thread when it is ready. Level-triggered. A descriptor is
+     * watched at most once; watch again to change the events or callback.
+     * The plugin keeps ownership of `fd` and must unwatch it before closing. */
+    int (*watch_fd)(const struct ipchub_host *host, int fd, uint32_t events, ipchub_fd_callback cb,
+                    void *user);
+    int (*unwatch_fd)(const struct ipchub_host *host, int fd);
+
+    /* Call `cb` after `delay_ms` (and every `delay_ms` after that when
+     * `repeat` is non-zero). Returns a timer id > 0, or a negative errno. */
+    int64_t (*add_timer)(const struct ipchub_host *host, uint32_t delay_ms, int repeat, ipchub_callback cb,
+                         void *user);
+    void (*cancel_timer)(const struct ipchub_host *host, int64_t timer_id);
+
+    /* THREAD-SAFE: may be called from any thread (a plugin's own waiter
+     * thread). Queues `cb` to run once on the hub thread and wakes the loop.
+     * Callbacks posted before hub_cleanup returns either run before it or not
+     * at all: a plugin must stop its threads in hub_stop. */
+    int (*post)(const struct ipchub_host *host, ipchub_callback cb, void *user);
+
+    /* A client connected. `plugin_conn` is the plugin's handle for it (passed
+     * back in hub_send, hub_set_receiving and hub_close); `peer` describes it
+     * for the log (e.g. "pid 1234"; may be NULL). Returns the host's handle
+     * for the connection, to pass to the conn_* calls below, or NULL when the
+     * hub refuses it (then the plugin closes and frees it itself). */
+    void *(*conn_opened)(const struct ipchub_host *host, void *plugin_conn, const char *peer);
+
+    /* Bytes arrived from a client: the next `len` bytes of its byte stream of
+     * frames (protocol.h). The plugin need not find frame boundaries; the hub
+     * reassembles. `data` is only borrowed for the call. The hub may decide to
+     * close the connection because of what it read: it then calls hub_close
+     * later, never from inside this call. */
+    void (*conn_received)(const struct ipchub_host *host, void *host_conn, const void *data, size_t len);
+
+    /* A send returned short (or -EAGAIN) and the transport can take more now.
+     * The hub will call hub_send again. */
+    void (*conn_writable)(const struct ipchub_host *host, void *host_conn);
+
+    /* The client went away (EOF, error, or death noticed otherwise). `reason`
+     * is 0 for an orderly close or a positive errno. After this call the hub
+     * never passes this connection's plugin_conn to the plugin again and the
+     * plugin frees it once the call returns. Must not be called for a
+     * connection the hub is closing through hub_close. */
+    void (*conn_closed)(const struct ipchub_host *host, void *host_conn, int reason);
+} ipchub_host;
+
+/* Parameters for the hub half. Owned by the hub, valid during hub_init only
+ * (copy what you keep). */
+typedef struct ipchub_hub_params {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    const char *instance;     /* e.g. "default"; [A-Za-z0-9._-]{1,64} */
+    const char *runtime_dir;  /* the instance's directory, exists, mode 0700 */
+    const char *config_json;  /* the plugin's "config" object from plugins.json ("{}" if none) */
+    uint32_t max_frame_size;  /* largest frame (header + channel + payload) the hub accepts */
+    uint32_t file_mode;       /* mode for named objects the plugin creates (default 0600) */
+} ipchub_hub_params;
+
+/* Parameters for the client half. Owned by the caller, valid during
+ * client_connect only. */
+typedef struct ipchub_client_params {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    const char *instance;
+    const char *runtime_dir; /* the instance's directory (may not exist: hub not running) */
+    const char *config_json; /* the plugin's "config" object from plugins.json ("{}" if none) */
+    uint32_t max_frame_size;
+    int32_t connect_timeout_ms; /* how long to wait for the hub to answer; < 0: default (5000) */
+} ipchub_client_params;
+
+/*
+ * The plugin's table. Returned by the entry point; must stay valid until the
+ * shared object is unloaded. Function members may be NULL only where noted.
+ */
+typedef struct ipchub_plugin {
+    uint32_t abi_version; /* IPCHUB_ABI_VERSION the plugin was built with */
+    uint32_t struct_size; /* sizeof(ipchub_plugin) the plugin was built with */
+    const char *name;        /* backend name, e.g. "socket": [a-z0-9_-]{1,32} */
+    const char *version;     /* the plugin's own version, free text */
+    const char *description; /* one line for --help and logs */
+    uint32_t capabilities;   /* IPCHUB_CAP_* */
+    uint32_t max_frame_size; /* largest frame the transport can carry; 0 = no limit of its own */
+
+    /* ---- hub half (hub thread only) ---- */
+
+    /* Create the transport's state from `params` (validate config_json here).
+     * Must not accept clients yet. On success store the state in *state. */
+    int (*hub_init)(const ipchub_host *host, const ipchub_hub_params *params, void **state, char *err,
+                    size_t err_len);
+    /* Create the rendezvous point (socket, registration FIFO, queue...) and
+     * start accepting. */
+    int (*hub_start)(void *state, char *err, size_t err_len);
+    /* Stop accepting new clients (shutdown begins). Existing connections stay
+     * usable until hub_close. Stop any threads of the plugin's own here. */
+    void (*hub_stop)(void *state);
+    /* Hand frames to a client: `iov[0..iovcnt)` in order, each iovec one frame
+     * or the rest of a frame that a previous call took only part of. Never
+     * blocks. Returns how many bytes were taken (0..total; the plugin owns
+     * copies of what it took) or a negative errno (the connection is broken;
+     * the hub closes it). With IPCHUB_CAP_MESSAGE_BOUNDARIES only whole iovecs
+     * may be taken. When it returns less than the total, the plugin calls
+     * host->conn_writable once it can take more. */
+    int64_t (*hub_send)(void *state, void *conn, const struct iovec *iov, size_t iovcnt);
+    /* Pause (enabled = 0) or resume reading from a client: backpressure. While
+     * paused the plugin calls no conn_received for it and leaves the data in
+     * the mechanism, so the client blocks once the mechanism is full. */
+    void (*hub_set_receiving)(void *state, void *conn, int enabled);
+    /* Close a connection and free it (called by the hub: shutdown, protocol
+     * error, or the hub dropped it). No conn_closed follows. */
+    void (*hub_close)(void *state, void *conn);
+    /* Remove every object this instance created (socket file, FIFOs, queues,
+     * segments), close all descriptors and free the state. Called once, after
+     * every connection was closed. */
+    void (*hub_cleanup)(void *state);
+
+    /* May be NULL. Remove what a dead hub of this instance left behind
+     * (the hub took over its lock). Not called while another hub runs. */
+    int (*sweep)(const ipchub_hub_params *params, char *err, size_t err_len);
+
+    /* ---- client half (any thread, see top of file) ---- */
+
+    /* Connect to the hub of params->instance. Fails with -ENOENT or
+     * -ECONNREFUSED (and a message saying so) when no hub serves it. */
+    int (*client_connect)(const ipchub_client_params *params, void **conn, char *err, size_t err_len);
+    /* Send bytes of the client's frame stream, same contract as hub_send but
+     * blocking: waits up to `timeout_ms` (< 0: forever) for room. Returns
+     * bytes taken (may be short; 0 on timeout) or a negative errno: -EPIPE
+     * when the hub is gone. */
+    int64_t (*client_send)(void *conn, const struct iovec *iov, size_t iovcnt, int timeout_ms);
+    /* Receive the next bytes of the hub's frame stream into buf. Waits up to
+     * `timeout_ms` (< 0: forever). Returns bytes read (> 0), 0 on timeout, or
+     * a negative errno: -EPIPE when the hub closed the connection or died. */
+    int64_t (*client_recv)(void *conn, void *buf, size_t cap, int timeout_ms);
+    /* Close and free a client connection. */
+    void (*client_close)(void *conn);
+} ipchub_plugin;
+
+/* The entry point every plugin exports. `host_abi_version` is the hub's
+ * IPCHUB_ABI_VERSION: a plugin that supports several majors may pick the
+ * table that matches; returning NULL means "cannot work with this host". */
+typedef const ipchub_plugin *(*ipchub_plugin_entry_fn)(uint32_t host_abi_version);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IPCHUB_PLUGIN_H */

@@ -1,0 +1,245 @@
+// The C++ client API (sdk/include/ipchub/client.hpp) on top of any transport
+// plugin's client half.
+#include <ipchub/client.hpp>
+
+#include "config.hpp"
+#include "frame.hpp"
+#include "paths.hpp"
+#include "plugin_registry.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+
+namespace ipchub {
+
+namespace {
+constexpr size_t kBatchBytes = 64 * 1024; // publish_nowait sends once this much is queued
+constexpr size_t kRecvChunk = 256 * 1024;
+constexpr size_t kMaxIov = 64;
+constexpr int kSendSliceMs = 100; // while blocked sending, drain what the hub sends us this often
+
+std::string errno_text(int64_t rc) { return std::strerror(int(-rc)); }
+} // namespace
+
+struct Client::Impl {
+    std::unique_ptr<LoadedPlugin> plugin;
+    void *conn = nullptr;
+    std::string backend;
+    std::string instance;
+    uint32_t max_payload = IPCHUB_DEFAULT_MAX_MESSAGE;
+    ByteBuffer out;
+    FrameReader reader{UINT32_MAX};
+    std::deque<Message> inbox;
+    std::vector<uint8_t> chunk = std::vector<uint8_t>(kRecvChunk);
+    uint64_t next_id = 1;
+    bool broken = false;
+
+    // What the last reply-wait found.
+    struct Reply {
+        bool done = false;
+        uint32_t count = 0;
+        std::string text;
+    };
+
+    ~Impl() {
+        if (conn) plugin->api().client_close(conn);
+    }
+
+    const ipchub_plugin &api() const { return plugin->api(); }
+
+    [[noreturn]] void lost(int64_t rc) {
+        broken = true;
+        if (rc == -EPIPE) throw Error(Error::Kind::disconnected, "the hub closed the connection (" + backend + ")");
+        throw Error(Error::Kind::io, backend + " transport: " + errno_text(rc));
+    }
+
+    // Reads once (up to timeout_ms) and files what arrived: DATA into the
+    // inbox, the answer to `wait_id` into `reply`. Returns false on timeout.
+    bool read_some(int timeout_ms, uint64_t wait_id, Reply &reply) {
+        int64_t n = api().client_recv(conn, chunk.data(), chunk.size(), timeout_ms);
+        if (n < 0) lost(n);
+        if (n == 0) return false;
+        std::string error;
+        uint32_t error_code = 0;
+        bool ok = reader.feed(chunk.data(), size_t(n), [&](const FrameView &f) {
+            const auto *payload = reinterpret_cast<const uint8_t *>(f.payload.data());
+            switch (f.header.type) {
+            case IPCHUB_DATA:
+                inbox.push_back(Message{std::string(f.channel), std::string(f.payload), f.header.id});
+                break;
+            case IPCHUB_ERROR:
+                if (f.payload.size() >= 4) error_code = get_u32(payload);
+                error = f.payload.size() >= 4 ? std::string(f.payload.substr(4)) : "unspecified error";
+                if (f.header.id == wait_id) reply.done = true;
+                break;
+            default: // HELLO, ACK, STATS answers
+                if (f.header.id != wait_id) break;
+                reply.done = true;
+                if (f.payload.size() >= 4) reply.count = get_u32(payload);
+                reply.text = std::string(f.payload);
+                break;
+            }
+        });
+        if (!ok) {
+            broken = true;
+            throw Error(Error::Kind::io, "garbled data from the hub: " + reader.error());
+        }
+        if (!error.empty()) {
+            if (error_code == IPCHUB_ERR_SHUTTING_DOWN || error_code == IPCHUB_ERR_MALFORMED ||
+                error_code == IPCHUB_ERR_TOO_LARGE) {
+                broken = true;
+                throw Error(Error::Kind::disconnected, "the hub closed the connection: " + error);
+            }
+            throw Error(Error::Kind::refused, "the hub refused: " + error);
+        }
+        return true;
+    }
+
+    void send_all() {
+        Reply ignored;
+        while (!out.empty()) {
+            iovec iov[kMaxIov];
+            size_t offered = 0;
+            size_t n = frame_iovecs(out, api().capabilities & IPCHUB_CAP_MESSAGE_BOUNDARIES, iov, kMaxIov, &offered);
+            int64_t taken = api().client_send(conn, iov, n, kSendSliceMs);
+            if (taken < 0) lost(taken);
+            out.consume(size_t(taken));
+            // Blocked: the hub may be waiting for us to read (our own
+            // acknowledgements or messages), so take in what it has sent.
+            if (size_t(taken) < offered) read_some(0, 0, ignored);
+        }
+    }
+
+    Reply wait_reply(uint64_t id, int timeout_ms) {
+        send_all();
+        Reply reply;
+        while (!reply.done) {
+            if (!read_some(timeout_ms, id, reply) && timeout_ms >= 0)
+                throw Error(Error::Kind::timeout, "no answer from the hub within " + std::to_string(timeout_ms) + " ms");
+        }
+        return reply;
+    }
+
+    uint64_t queue(uint8_t type, uint16_t flags, std::string_view channel, std::string_view payload) {
+        if (broken) throw Error(Error::Kind::disconnected, "the connection to the hub is closed");
+        uint64_t id = next_id++;
+        append_frame(out, type, flags, id, channel, payload);
+        return id;
+    }
+
+    void check_channel(std::string_view channel) {
+        if (!is_valid_channel(channel))
+            throw Error(Error::Kind::invalid, "invalid channel name '" + std::string(channel) + "': use " + channel_rule());
+    }
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::Client(Client &&) noexcept = default;
+Client &Client::operator=(Client &&) noexcept = default;
+Client::~Client() {
+    if (impl_ && !impl_->broken) {
+        try {
+            impl_->send_all();
+        } catch (const Error &) {
+            // Closing: nobody left to tell.
+        }
+    }
+}
+
+Client Client::connect(const ClientOptions &o) {
+    Endpoint ep;
+    try {
+        ep = resolve_endpoint(o.instance, o.runtime_dir);
+    } catch (const std::invalid_argument &e) {
+        throw Error(Error::Kind::invalid, e.what());
+    }
+    std::string config_path = o.config_path.empty() ? find_default_config() : o.config_path;
+    if (config_path.empty()) throw Error(Error::Kind::config, "no plugins.json found (set IPCHUB_CONFIG or pass a config path)");
+    HubConfig config;
+    try {
+        config = load_config_file(config_path);
+    } catch (const ConfigError &e) {
+        throw Error(Error::Kind::config, e.what());
+    }
+    PluginLoad load = load_backend(config, o.plugin_dir.empty() ? default_plugin_dir() : o.plugin_dir, o.backend);
+    if (!load.plugin) throw Error(Error::Kind::backend, load.error);
+
+    auto impl = std::make_unique<Impl>();
+    impl->plugin = std::move(load.plugin);
+    impl->backend = o.backend;
+    impl->instance = ep.instance;
+    const PluginSpec *spec = config.find(o.backend);
+    ipchub_client_params params{};
+    params.abi_version = IPCHUB_ABI_VERSION;
+    params.struct_size = sizeof params;
+    params.instance = ep.instance.c_str();
+    params.runtime_dir = ep.instance_dir.c_str();
+    params.config_json = spec->config_json.c_str();
+    params.max_frame_size = uint32_t(std::min<uint64_t>(
+        UINT32_MAX, uint64_t(config.hub.max_message_size) + IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX));
+    params.connect_timeout_ms = o.connect_timeout_ms;
+    char err[512] = {};
+    int rc = impl->api().client_connect(&params, &impl->conn, err, sizeof err);
+    if (rc < 0) {
+        impl->conn = nullptr;
+        std::string why = *err ? err : std::strerror(-rc);
+        auto kind = (rc == -ENOENT || rc == -ECONNREFUSED) ? Error::Kind::no_hub : Error::Kind::io;
+        throw Error(kind, o.backend + ": " + why);
+    }
+    std::string name = o.name.empty() ? "client" : o.name;
+    uint64_t id = impl->queue(IPCHUB_HELLO, 0, {}, u32_payload(uint32_t(::getpid()), name));
+    Impl::Reply hello = impl->wait_reply(id, o.connect_timeout_ms);
+    if (hello.count) impl->max_payload = hello.count;
+    return Client(std::move(impl));
+}
+
+void Client::subscribe(std::string_view channel) {
+    impl_->check_channel(channel);
+    impl_->wait_reply(impl_->queue(IPCHUB_SUBSCRIBE, IPCHUB_FLAG_ACK, channel, {}), -1);
+}
+
+void Client::unsubscribe(std::string_view channel) {
+    impl_->check_channel(channel);
+    impl_->wait_reply(impl_->queue(IPCHUB_UNSUBSCRIBE, IPCHUB_FLAG_ACK, channel, {}), -1);
+}
+
+uint32_t Client::publish(std::string_view channel, std::string_view payload) {
+    impl_->check_channel(channel);
+    if (payload.size() > impl_->max_payload)
+        throw Error(Error::Kind::invalid, "message of " + std::to_string(payload.size()) + " bytes exceeds the hub's limit of " +
+                                              std::to_string(impl_->max_payload) + " bytes");
+    return impl_->wait_reply(impl_->queue(IPCHUB_PUBLISH, IPCHUB_FLAG_ACK, channel, payload), -1).count;
+}
+
+void Client::publish_nowait(std::string_view channel, std::string_view payload) {
+    impl_->check_channel(channel);
+    if (payload.size() > impl_->max_payload)
+        throw Error(Error::Kind::invalid, "message of " + std::to_string(payload.size()) + " bytes exceeds the hub's limit of " +
+                                              std::to_string(impl_->max_payload) + " bytes");
+    impl_->queue(IPCHUB_PUBLISH, 0, channel, payload);
+    if (impl_->out.size() >= kBatchBytes) impl_->send_all();
+}
+
+void Client::flush() { impl_->send_all(); }
+
+std::optional<Message> Client::receive(int timeout_ms) {
+    impl_->send_all();
+    Impl::Reply none;
+    while (impl_->inbox.empty()) {
+        if (!impl_->read_some(timeout_ms, 0, none)) return std::nullopt;
+    }
+    Message m = std::move(impl_->inbox.front());
+    impl_->inbox.pop_front();
+    return m;
+}
+
+std::string Client::stats() { return impl_->wait_reply(impl_->queue(IPCHUB_STATS, 0, {}, {}), 5000).text; }
+
+uint32_t Client::max_message_size() const { return impl_->max_payload; }
+const std::string &Client::backend() const { return impl_->backend; }
+const std::string &Client::instance() const { return impl_->instance; }
+
+} // namespace ipchub

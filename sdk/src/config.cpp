@@ -1,0 +1,159 @@
+#include "config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace ipchub {
+
+namespace {
+
+using nlohmann::json;
+
+std::string where(const std::string &path) { return path.empty() ? "plugins.json" : path; }
+
+// Turns a byte offset into "line L, column C".
+std::string line_col(std::string_view text, size_t offset) {
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < offset && i < text.size(); ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            col = 1;
+        } else {
+            ++col;
+        }
+    }
+    return "line " + std::to_string(line) + ", column " + std::to_string(col);
+}
+
+const char *type_name(const json &j) { return j.type_name(); }
+
+[[noreturn]] void fail(const std::string &path, const std::string &at, const std::string &what) {
+    throw ConfigError(where(path) + ": " + at + ": " + what);
+}
+
+template <typename Check>
+const json *member(const json &obj, const char *key, const std::string &path, const std::string &at,
+                   const char *expected, Check check) {
+    auto it = obj.find(key);
+    if (it == obj.end()) return nullptr;
+    if (!check(*it)) fail(path, at + "." + key, std::string("expected ") + expected + ", got " + type_name(*it));
+    return &*it;
+}
+
+bool is_bool(const json &j) { return j.is_boolean(); }
+bool is_string(const json &j) { return j.is_string(); }
+bool is_object(const json &j) { return j.is_object(); }
+bool is_count(const json &j) { return j.is_number_unsigned() || (j.is_number_integer() && j.get<int64_t>() >= 0); }
+
+uint64_t positive(const json &j, const std::string &path, const std::string &at, uint64_t lo, uint64_t hi) {
+    uint64_t v = j.get<uint64_t>();
+    if (v < lo || v > hi)
+        fail(path, at, "value " + std::to_string(v) + " out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+    return v;
+}
+
+void parse_hub(const json &h, HubConfig &cfg, const std::string &path) {
+    const std::string at = "hub";
+    for (auto it = h.begin(); it != h.end(); ++it) {
+        static const char *known[] = {"max_message_size", "subscriber_backlog_bytes", "file_mode", "shutdown_drain_ms"};
+        bool ok = false;
+        for (auto *k : known) ok = ok || it.key() == k;
+        if (!ok) fail(path, at + "." + it.key(), "unknown setting");
+    }
+    if (auto *v = member(h, "max_message_size", path, at, "a whole number", is_count))
+        cfg.hub.max_message_size = uint32_t(positive(*v, path, at + ".max_message_size", 1, 256u << 20));
+    if (auto *v = member(h, "subscriber_backlog_bytes", path, at, "a whole number", is_count))
+        cfg.hub.subscriber_backlog_bytes = positive(*v, path, at + ".subscriber_backlog_bytes", 4096, 1ull << 34);
+    if (auto *v = member(h, "file_mode", path, at, "a string of octal digits such as \"0600\"", is_string)) {
+        const std::string s = v->get<std::string>();
+        char *end = nullptr;
+        unsigned long mode = std::strtoul(s.c_str(), &end, 8);
+        if (s.empty() || *end || mode > 0777) fail(path, at + ".file_mode", "\"" + s + "\" is not an octal mode like \"0600\"");
+        cfg.hub.file_mode = uint32_t(mode);
+    }
+    if (auto *v = member(h, "shutdown_drain_ms", path, at, "a whole number", is_count))
+        cfg.hub.shutdown_drain_ms = uint32_t(positive(*v, path, at + ".shutdown_drain_ms", 0, 60000));
+}
+
+PluginSpec parse_plugin(const json &p, size_t index, const std::string &path) {
+    const std::string at = "plugins[" + std::to_string(index) + "]";
+    if (!p.is_object()) fail(path, at, std::string("expected an object, got ") + type_name(p));
+    for (auto it = p.begin(); it != p.end(); ++it) {
+        static const char *known[] = {"name", "file", "enabled", "required", "config", "comment"};
+        bool ok = false;
+        for (auto *k : known) ok = ok || it.key() == k;
+        if (!ok) fail(path, at + "." + it.key(), "unknown key (known: name, file, enabled, required, config, comment)");
+    }
+    PluginSpec spec;
+    auto *name = member(p, "name", path, at, "a string", is_string);
+    if (!name) fail(path, at, "missing \"name\"");
+    spec.name = name->get<std::string>();
+    if (spec.name.empty() || spec.name.size() > 32) fail(path, at + ".name", "must be 1 to 32 characters");
+    auto *file = member(p, "file", path, at, "a string", is_string);
+    spec.file = file ? file->get<std::string>() : "libipchub-" + spec.name + ".so";
+    if (auto *v = member(p, "enabled", path, at, "true or false", is_bool)) spec.enabled = v->get<bool>();
+    if (auto *v = member(p, "required", path, at, "true or false", is_bool)) spec.required = v->get<bool>();
+    if (auto *v = member(p, "config", path, at, "an object", is_object)) spec.config_json = v->dump();
+    return spec;
+}
+
+} // namespace
+
+const PluginSpec *HubConfig::find(std::string_view name) const {
+    for (auto &p : plugins)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+std::string HubConfig::plugin_names() const {
+    std::string out;
+    for (auto &p : plugins) {
+        if (!p.enabled) continue;
+        if (!out.empty()) out += ", ";
+        out += p.name;
+    }
+    return out.empty() ? "(none enabled)" : out;
+}
+
+HubConfig parse_config(std::string_view text, const std::string &path) {
+    json doc;
+    try {
+        doc = json::parse(text.begin(), text.end());
+    } catch (const json::parse_error &e) {
+        std::string msg = e.what();
+        // nlohmann's text starts with "[json.exception.parse_error.101] parse error at line 1, column 2: "
+        auto colon = msg.find(": ");
+        std::string detail = colon == std::string::npos ? msg : msg.substr(colon + 2);
+        throw ConfigError(where(path) + ": invalid JSON at " + line_col(text, e.byte ? e.byte - 1 : 0) + ": " + detail);
+    }
+    HubConfig cfg;
+    cfg.path = path;
+    if (!doc.is_object()) fail(path, "top level", std::string("expected an object, got ") + type_name(doc));
+    for (auto it = doc.begin(); it != doc.end(); ++it)
+        if (it.key() != "plugins" && it.key() != "hub" && it.key() != "comment")
+            fail(path, it.key(), "unknown key (known: plugins, hub, comment)");
+    auto pit = doc.find("plugins");
+    if (pit == doc.end()) fail(path, "top level", "missing \"plugins\" (a list of transports)");
+    if (!pit->is_array()) fail(path, "plugins", std::string("expected an array, got ") + type_name(*pit));
+    for (size_t i = 0; i < pit->size(); ++i) cfg.plugins.push_back(parse_plugin((*pit)[i], i, path));
+    if (auto hit = doc.find("hub"); hit != doc.end()) {
+        if (!hit->is_object()) fail(path, "hub", std::string("expected an object, got ") + type_name(*hit));
+        parse_hub(*hit, cfg, path);
+    }
+    return cfg;
+}
+
+HubConfig load_config_file(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(path + ": cannot read: " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_config(text.str(), path);
+}
+
+} // namespace ipchub

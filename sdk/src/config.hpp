@@ -1,0 +1,47 @@
+// plugins.json: which transports the hub loads and how each is configured,
+// plus the hub's own limits. Parsed once, validated with errors that name the
+// file, the place and what was expected (never an exception trace).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ipchub {
+
+struct PluginSpec {
+    std::string name;
+    std::string file;     // relative to the plugin directory, or absolute
+    bool enabled = true;
+    bool required = false;
+    std::string config_json = "{}"; // the plugin's own "config" object, serialised
+};
+
+struct HubSettings {
+    uint32_t max_message_size = 1024 * 1024;       // payload bytes
+    size_t subscriber_backlog_bytes = 8 * 1024 * 1024; // per connection, before publishers pause
+    uint32_t file_mode = 0600;                     // named IPC objects
+    uint32_t shutdown_drain_ms = 2000;             // how long stop waits for backlogs to drain
+};
+
+struct HubConfig {
+    std::string path; // where it was read from ("" for built-in text)
+    std::vector<PluginSpec> plugins;
+    HubSettings hub;
+
+    const PluginSpec *find(std::string_view name) const;
+    std::string plugin_names() const; // "socket, fifo" for messages
+};
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+HubConfig parse_config(std::string_view text, const std::string &path);
+HubConfig load_config_file(const std::string &path);
+
+} // namespace ipchub
