@@ -17,6 +17,10 @@ int main(int argc, char **argv) {
     app.add_option("--plugin-dir", o.plugin_dir,
                    "Directory with the transport plugins (default: $IPCHUB_PLUGIN_DIR, else ../lib/ipchub/plugins "
                    "next to the program)");
+    app.add_option("--spawn", o.spawn,
+                   "Start this command line (run by /bin/sh -c) as a child connected to the hub by the pipe "
+                   "transport; repeatable. The child inherits IPCHUB_* variables that point at this hub.")
+        ->allow_extra_args(false);
     app.add_flag("-v,--verbose", verbose, "Log every connection, subscription and plugin event");
     app.add_flag("-q,--quiet", quiet, "Log errors only");
     app.footer("Exit status: 0 after a clean shutdown, 1 on a start-up failure (instance already served,\n"

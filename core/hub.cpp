@@ -4,12 +4,15 @@
 #include "instance_lock.hpp"
 #include "paths.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -69,7 +72,8 @@ bool Hub::start_transports(const HubConfig &config, const std::string &plugin_di
         params.struct_size = sizeof params;
         params.instance = instance_.c_str();
         params.runtime_dir = instance_dir_.c_str();
-        params.config_json = spec.config_json.c_str();
+        std::string config_json = config_for(*t);
+        params.config_json = config_json.c_str();
         params.max_frame_size = uint32_t(std::min<uint64_t>(
             UINT32_MAX, uint64_t(config.hub.max_message_size) + IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX));
         params.file_mode = config.hub.file_mode;
@@ -99,6 +103,27 @@ bool Hub::start_transports(const HubConfig &config, const std::string &plugin_di
     return true;
 }
 
+std::string Hub::config_for(const Transport &t) const {
+    const std::string &text = t.plugin->spec().config_json;
+    if (options_.spawn.empty() || !(t.api().capabilities & IPCHUB_CAP_SPAWNED_CHILDREN)) return text;
+    nlohmann::json config = nlohmann::json::parse(text);
+    nlohmann::json &children = config["children"];
+    if (!children.is_array()) children = nlohmann::json::array();
+    size_t n = 0;
+    for (auto &command : options_.spawn)
+        children.push_back({{"name", "spawn-" + std::to_string(++n)}, {"command", command}});
+    return config.dump();
+}
+
+// Children the hub starts (and any program run from them) find this very hub
+// and its transports without being told: they inherit these variables.
+void Hub::export_environment(const std::string &config_path, const std::string &plugin_dir) {
+    ::setenv("IPCHUB_INSTANCE", instance_.c_str(), 1);
+    ::setenv("IPCHUB_RUNTIME_DIR", runtime_base_.c_str(), 1);
+    ::setenv("IPCHUB_CONFIG", config_path.c_str(), 1);
+    ::setenv("IPCHUB_PLUGIN_DIR", plugin_dir.c_str(), 1);
+}
+
 void Hub::stop_transports() {
     for (auto &t : transports_)
         if (t->started) t->api().hub_stop(t->state);
@@ -116,7 +141,9 @@ void Hub::remove_runtime_dir() {
             log_.warn("could not remove " + instance_dir_ + ": " + std::strerror(errno) +
                       " (something other than this hub left files there)");
     }
-    if (base_is_default_) ::rmdir(runtime_base_.c_str()); // only if empty: other instances may live there
+    // Only if empty: other instances may live there. A base the user named is
+    // left alone unless this hub created it.
+    if (base_is_default_ || created_base_dir_) ::rmdir(runtime_base_.c_str());
 }
 
 int Hub::run() {
@@ -148,6 +175,7 @@ int Hub::run() {
     instance_dir_ = ep.instance_dir;
     base_is_default_ = ep.base_is_default;
 
+    created_base_dir_ = ::access(runtime_base_.c_str(), F_OK) != 0;
     if (int rc = make_dirs(runtime_base_, 0700); rc < 0) {
         log_.error("cannot create runtime directory " + runtime_base_ + ": " + std::strerror(-rc));
         return 1;
@@ -182,11 +210,12 @@ int Hub::run() {
     loop_.set_after_batch([this] { broker_->after_batch(); });
 
     int exit_code = 0;
+    std::string plugin_dir = options_.plugin_dir.empty() ? default_plugin_dir() : options_.plugin_dir;
+    export_environment(config_path, plugin_dir);
     if (int rc = watch_signals(); rc < 0) {
         log_.error(std::string("cannot watch signals: ") + std::strerror(-rc));
         exit_code = 1;
-    } else if (!start_transports(config, options_.plugin_dir.empty() ? default_plugin_dir() : options_.plugin_dir,
-                                 sweep)) {
+    } else if (!start_transports(config, plugin_dir, sweep)) {
         exit_code = 1;
     } else if (transports_.empty()) {
         log_.error("no transport could be started (config " + config_path + ")");

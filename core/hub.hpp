@@ -20,6 +20,10 @@ struct HubOptions {
     std::string runtime_dir;  // "" = IPCHUB_RUNTIME_DIR or the default
     std::string plugin_dir;   // "" = IPCHUB_PLUGIN_DIR or next to the executable
     Level verbosity = Level::info;
+    // --spawn: command lines for children the hub starts and supervises. They
+    // are handed to the transport that has IPCHUB_CAP_SPAWNED_CHILDREN (pipe)
+    // as extra entries of its config's "children" list.
+    std::vector<std::string> spawn;
 };
 
 class Hub {
@@ -39,6 +43,8 @@ private:
     void stop_transports();
     void shutdown(const char *why);
     void remove_runtime_dir();
+    void export_environment(const std::string &config_path, const std::string &plugin_dir);
+    std::string config_for(const Transport &t) const;
     int watch_signals();
 
     HubOptions options_;
@@ -51,6 +57,7 @@ private:
     std::string instance_dir_;
     bool base_is_default_ = true;
     bool created_instance_dir_ = false;
+    bool created_base_dir_ = false;
     int signal_fd_ = -1;
 };
 
