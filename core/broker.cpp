@@ -11,6 +11,7 @@ namespace ipchub::core {
 
 namespace {
 constexpr size_t kMaxIov = 64;
+constexpr uint32_t kMinControlPayload = 4096;
 
 template <typename T> void erase_value(std::vector<T> &v, const T &value) {
     v.erase(std::remove(v.begin(), v.end(), value), v.end());
@@ -36,7 +37,9 @@ Broker::Broker(const HubSettings &settings, const Log &log, std::string instance
 
 Connection *Broker::open(Transport *transport, void *plugin_conn, const char *peer) {
     if (shutting_down_) return nullptr;
-    auto conn = std::make_unique<Connection>(settings_.max_message_size);
+    // Control frames (HELLO with a client name, ...) may exceed a tiny message
+    // limit; PUBLISH payloads are checked against the real limit in handle().
+    auto conn = std::make_unique<Connection>(std::max<uint32_t>(settings_.max_message_size, kMinControlPayload));
     conn->id = next_id_++;
     conn->transport = transport;
     conn->plugin_conn = plugin_conn;
@@ -103,6 +106,12 @@ void Broker::handle(Connection &conn, const FrameView &f) {
         if (!is_valid_channel(f.channel)) {
             send_error(conn, h.id, IPCHUB_ERR_BAD_CHANNEL,
                        "invalid channel name '" + std::string(f.channel) + "': use " + channel_rule());
+            return;
+        }
+        if (h.payload_len > settings_.max_message_size) {
+            send_error(conn, h.id, IPCHUB_ERR_TOO_LARGE,
+                       "message of " + std::to_string(h.payload_len) + " bytes exceeds the limit of " +
+                           std::to_string(settings_.max_message_size) + " bytes");
             return;
         }
         handle_publish(conn, f);

@@ -64,6 +64,8 @@ bool Hub::start_transports(const HubConfig &config, const std::string &plugin_di
     for (auto &plugin : set.plugins) {
         auto t = std::make_unique<Transport>();
         t->plugin = std::move(plugin);
+        t->table = &t->plugin->api();
+        t->label = t->plugin->name();
         t->hub = this;
         bind_host(*t);
         const PluginSpec &spec = t->plugin->spec();

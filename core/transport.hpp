@@ -14,14 +14,16 @@ namespace ipchub::core {
 class Hub;
 
 struct Transport {
-    std::unique_ptr<LoadedPlugin> plugin;
+    std::unique_ptr<LoadedPlugin> plugin; // null for in-process test transports
+    const ipchub_plugin *table = nullptr; // plugin->api(), or a test's table
+    std::string label;                    // the backend name, for logs
     ipchub_host host{};
     void *state = nullptr;
     Hub *hub = nullptr;
     bool started = false;
 
-    const ipchub_plugin &api() const { return plugin->api(); }
-    const std::string &name() const { return plugin->name(); }
+    const ipchub_plugin &api() const { return *table; }
+    const std::string &name() const { return label; }
     bool keeps_boundaries() const { return api().capabilities & IPCHUB_CAP_MESSAGE_BOUNDARIES; }
 };
 

@@ -18,6 +18,7 @@ public:
     uint8_t *data() { return storage_.data() + head_; }
     size_t size() const { return tail_ - head_; }
     bool empty() const { return head_ == tail_; }
+    size_t capacity() const { return storage_.size(); }
 
     // Room for `n` more bytes at the tail; returns where to write them.
     // Call commit(n) after writing.

@@ -1,0 +1,73 @@
+// plugins.json parsing and validation (sdk/src/config.*).
+#include "config.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace ipchub;
+
+namespace {
+std::string error_of(const std::string &text) {
+    try {
+        parse_config(text, "test.json");
+    } catch (const ConfigError &e) {
+        return e.what();
+    }
+    return "";
+}
+} // namespace
+
+TEST_CASE("config: a full file") {
+    auto cfg = parse_config(R"({
+        "hub": {"max_message_size": 2048, "subscriber_backlog_bytes": 65536, "file_mode": "0660", "shutdown_drain_ms": 10},
+        "plugins": [
+            {"name": "socket", "file": "libipchub-socket.so", "enabled": true, "required": true, "config": {"a": 1}},
+            {"name": "fifo", "enabled": false}
+        ]})", "x.json");
+    CHECK(cfg.hub.max_message_size == 2048);
+    CHECK(cfg.hub.subscriber_backlog_bytes == 65536);
+    CHECK(cfg.hub.file_mode == 0660);
+    CHECK(cfg.hub.shutdown_drain_ms == 10);
+    REQUIRE(cfg.plugins.size() == 2);
+    CHECK(cfg.plugins[0].required);
+    CHECK(cfg.plugins[0].config_json == R"({"a":1})");
+    CHECK(cfg.plugins[1].file == "libipchub-fifo.so"); // default file name
+    CHECK_FALSE(cfg.plugins[1].enabled);
+    CHECK(cfg.plugin_names() == "socket");
+    CHECK(cfg.find("fifo") != nullptr);
+    CHECK(cfg.find("nope") == nullptr);
+}
+
+TEST_CASE("config: defaults") {
+    auto cfg = parse_config(R"({"plugins": [{"name": "socket"}]})", "");
+    CHECK(cfg.hub.max_message_size == 1024 * 1024);
+    CHECK(cfg.hub.file_mode == 0600);
+    CHECK(cfg.plugins[0].enabled);
+    CHECK_FALSE(cfg.plugins[0].required);
+    CHECK(cfg.plugins[0].config_json == "{}");
+}
+
+TEST_CASE("config: invalid JSON names the line and column") {
+    std::string e = error_of("{\n  \"plugins\": [\n    {\"name\": \"socket\",}\n  ]\n}");
+    CHECK(e.find("test.json: invalid JSON at line 3") != std::string::npos);
+}
+
+TEST_CASE("config: wrong types name the key path and what was expected") {
+    CHECK(error_of(R"({"plugins": [{"name": "socket", "enabled": "yes"}]})") ==
+          "test.json: plugins[0].enabled: expected true or false, got string");
+    CHECK(error_of(R"({"plugins": {}})") == "test.json: plugins: expected an array, got object");
+    CHECK(error_of(R"({"plugins": [{"name": 5}]})") == "test.json: plugins[0].name: expected a string, got number");
+    CHECK(error_of(R"({"plugins": [{"name": "a", "config": []}]})") ==
+          "test.json: plugins[0].config: expected an object, got array");
+    CHECK(error_of(R"({"plugins": [], "hub": {"max_message_size": -1}})") ==
+          "test.json: hub.max_message_size: expected a whole number, got number");
+    CHECK(error_of(R"({"plugins": [], "hub": {"file_mode": "rw"}})").find("not an octal mode") != std::string::npos);
+}
+
+TEST_CASE("config: missing and unknown keys") {
+    CHECK(error_of(R"({})") == "test.json: top level: missing \"plugins\" (a list of transports)");
+    CHECK(error_of(R"({"plugins": [{"file": "x.so"}]})") == "test.json: plugins[0]: missing \"name\"");
+    CHECK(error_of(R"({"plugins": [{"name": "a", "enabeld": true}]})").find("plugins[0].enabeld: unknown key") !=
+          std::string::npos);
+    CHECK(error_of(R"({"plugins": [], "hub": {"max_msg": 1}})") == "test.json: hub.max_msg: unknown setting");
+    CHECK(error_of(R"([])") == "test.json: top level: expected an object, got array");
+}
