@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine to the whole test suite:
+# installs what is missing, builds with -Werror, runs every test (unit,
+# integration, SDK), then the sanitizer builds (ASan+UBSan, TSan) and Valgrind.
+# QUICK=1 skips the sanitizer and Valgrind passes.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+install_missing
+start=$(date +%s)
+
+configure_and_build "$BUILD_DIR"
+echo "==> test suite"
+(cd "$BUILD_DIR" && ctest -j2 --output-on-failure --timeout 300)
+
+if [ "${QUICK:-0}" != 1 ]; then
+    echo "==> AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration tests"
+    configure_and_build "$ROOT/build-asan" -DIPCHUB_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug
+    (cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest -j2 --output-on-failure --timeout 300 -L 'unit|integration')
+
+    echo "==> ThreadSanitizer: tests labelled tsan"
+    configure_and_build "$ROOT/build-tsan" -DIPCHUB_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
+    (cd "$ROOT/build-tsan" && ctest -j2 --output-on-failure --timeout 300 -L tsan --no-tests=ignore)
+
+    echo "==> Valgrind memcheck: unit tests"
+    valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        "$BUILD_DIR/bin/unit_tests" --no-intro=true --minimal=true
+fi
+echo "==> all tests passed in $(( $(date +%s) - start )) s"
