@@ -9,7 +9,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 
@@ -34,8 +36,10 @@ struct Client::Impl {
     FrameReader reader{UINT32_MAX};
     std::deque<Message> inbox;
     std::vector<uint8_t> chunk = std::vector<uint8_t>(kRecvChunk);
+    size_t delivered = 0; // messages handed to `direct`
     uint64_t next_id = 1;
     bool broken = false;
+    const Client::MessageHandler *direct = nullptr; // set during receive_each: DATA bypasses the inbox
 
     // What the last reply-wait found.
     struct Reply {
@@ -68,7 +72,12 @@ struct Client::Impl {
             const auto *payload = reinterpret_cast<const uint8_t *>(f.payload.data());
             switch (f.header.type) {
             case IPCHUB_DATA:
-                inbox.push_back(Message{std::string(f.channel), std::string(f.payload), f.header.id});
+                if (direct) {
+                    ++delivered;
+                    (*direct)(f.channel, f.payload, f.header.id);
+                } else {
+                    inbox.push_back(Message{std::string(f.channel), std::string(f.payload), f.header.id});
+                }
                 break;
             case IPCHUB_ERROR:
                 if (f.payload.size() >= 4) error_code = get_u32(payload);
@@ -228,12 +237,51 @@ void Client::flush() { impl_->send_all(); }
 std::optional<Message> Client::receive(int timeout_ms) {
     impl_->send_all();
     Impl::Reply none;
+    // A chunk may hold only part of a message: keep reading until the
+    // deadline, not for timeout_ms after every chunk.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
     while (impl_->inbox.empty()) {
-        if (!impl_->read_some(timeout_ms, 0, none)) return std::nullopt;
+        int left = timeout_ms;
+        if (timeout_ms >= 0) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            left = int(std::max<int64_t>(ms.count(), 0));
+        }
+        if (!impl_->read_some(left, 0, none) && timeout_ms >= 0) return std::nullopt;
     }
     Message m = std::move(impl_->inbox.front());
     impl_->inbox.pop_front();
     return m;
+}
+
+size_t Client::receive_each(const MessageHandler &handler, int timeout_ms) {
+    impl_->send_all();
+    size_t n = 0;
+    while (!impl_->inbox.empty()) {
+        Message m = std::move(impl_->inbox.front());
+        impl_->inbox.pop_front();
+        handler(m.channel, m.payload, m.id);
+        ++n;
+    }
+    if (n) return n;
+    Impl::Reply none;
+    impl_->direct = &handler;
+    impl_->delivered = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
+    try {
+        while (impl_->delivered == 0) {
+            int left = timeout_ms;
+            if (timeout_ms >= 0) {
+                auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+                left = int(std::max<int64_t>(ms.count(), 0));
+            }
+            if (!impl_->read_some(left, 0, none) && timeout_ms >= 0) break;
+        }
+    } catch (...) {
+        impl_->direct = nullptr;
+        throw;
+    }
+    impl_->direct = nullptr;
+    return impl_->delivered;
 }
 
 std::string Client::stats() { return impl_->wait_reply(impl_->queue(IPCHUB_STATS, 0, {}, {}), 5000).text; }

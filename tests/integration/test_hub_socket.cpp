@@ -270,3 +270,33 @@ TEST_CASE("hub: configuration errors name the file and place; a missing required
     CHECK(sb.hub().wait() == 0);
     CHECK(sb.leftovers().empty());
 }
+
+TEST_CASE("client API: receive_each hands over a stream of messages in order") {
+    Sandbox sb("each");
+    sb.start_hub({"--config", socket_only_config(sb)});
+    auto sub = connect_client(sb);
+    sub.subscribe("s");
+    auto pub = connect_client(sb);
+    for (int i = 0; i < 5000; ++i) pub.publish_nowait("s", std::to_string(i));
+    CHECK(pub.publish("s", "last") == 1);
+    int next = 0;
+    bool saw_last = false;
+    while (!saw_last) {
+        size_t n = sub.receive_each(
+            [&](std::string_view channel, std::string_view payload, uint64_t) {
+                CHECK(channel == "s");
+                if (payload == "last") {
+                    saw_last = true;
+                    return;
+                }
+                CHECK(payload == std::to_string(next));
+                ++next;
+            },
+            5000);
+        REQUIRE(n > 0);
+    }
+    CHECK(next == 5000);
+    CHECK(sub.receive_each([](std::string_view, std::string_view, uint64_t) {}, 50) == 0);
+    sb.hub().signal(SIGTERM);
+    CHECK(sb.hub().wait() == 0);
+}

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -81,6 +82,13 @@ public:
     // Next message of a subscribed channel; std::nullopt after timeout_ms
     // (< 0: wait forever).
     std::optional<Message> receive(int timeout_ms = -1);
+
+    // For high message rates: calls `handler(channel, payload, id)` for every
+    // message that is already here or arrives within timeout_ms (one read's
+    // worth), without copying each into a Message. The views are valid only
+    // during the call. Returns how many messages were handled (0 on timeout).
+    using MessageHandler = std::function<void(std::string_view channel, std::string_view payload, uint64_t id)>;
+    size_t receive_each(const MessageHandler &handler, int timeout_ms = -1);
 
     // The hub's statistics as JSON text.
     std::string stats();
