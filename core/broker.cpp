@@ -184,7 +184,6 @@ void Broker::flush(Connection &conn) {
         if (size_t(taken) < offered) conn.awaiting_writable = true;
     }
     if (conn.backlog.size() <= settings_.subscriber_backlog_bytes / 2) release_waiters(conn);
-    if (conn.backlog.empty()) conn.backlog.shrink_if_idle(256 * 1024);
 }
 
 void Broker::writable(Connection *conn) {
@@ -253,6 +252,10 @@ void Broker::destroy(Connection &conn) {
     conn.plugin_conn = nullptr;
     erase_value(dirty_, &conn);
     connections_.erase(&conn);
+}
+
+void Broker::release_idle_memory() {
+    for (auto &[raw, conn] : connections_) conn->backlog.release_if_empty();
 }
 
 void Broker::begin_shutdown() {

@@ -38,6 +38,9 @@ public:
     bool drained() const;
     void close_all();
 
+    // Frees the memory of empty backlogs (after a burst); called from an idle timer.
+    void release_idle_memory();
+
     size_t connection_count() const { return connections_.size(); }
     std::string stats_json() const;
     // Used by stats: names of the running transports.

@@ -210,6 +210,8 @@ int Hub::run() {
         return names;
     };
     loop_.set_after_batch([this] { broker_->after_batch(); });
+    // Backlogs keep their memory while busy; give back what bursts left behind.
+    loop_.add_timer(10000, true, [this] { broker_->release_idle_memory(); });
 
     int exit_code = 0;
     std::string plugin_dir = options_.plugin_dir.empty() ? default_plugin_dir() : options_.plugin_dir;
