@@ -1,0 +1,24 @@
+// The FIFO plugin's "config" object from plugins.json.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ipchub::fifo {
+
+struct FifoConfig {
+    // Capacity asked for each client FIFO with F_SETPIPE_SZ (the Linux
+    // default is 64 KiB). Larger pipes mean fewer wake-ups per megabyte and
+    // more room for bursts. 0 keeps the kernel's default. When the kernel
+    // refuses (above /proc/sys/fs/pipe-max-size, or the user is over
+    // pipe-user-pages-soft) the default size is kept, silently.
+    uint32_t pipe_size = 1024 * 1024;
+    // How long a registered client may take to open its end (hub side).
+    uint32_t handshake_timeout_ms = 5000;
+};
+
+// Parses `json` ("{}" gives the defaults). On failure returns false and
+// says why in `error`.
+bool parse_config(const char *json, FifoConfig &out, std::string &error);
+
+} // namespace ipchub::fifo
