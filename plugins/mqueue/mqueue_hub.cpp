@@ -1,0 +1,451 @@
+// Hub half of the mqueue transport. Everything runs on the hub's event loop:
+// on Linux a mqd_t is a file descriptor, so the registration queue and each
+// client's up queue are watched for reading, a client's down queue for
+// writing while it is full, and the client's pidfd for its death. All hub
+// descriptors are O_NONBLOCK; nothing here ever waits.
+#include "fragmenter.hpp"
+#include "mqueue_halves.hpp"
+#include "queue_names.hpp"
+#include "queue_open.hpp"
+#include "wire.hpp"
+
+#include "plugin_support.hpp"
+
+#include <fcntl.h>
+#include <mqueue.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace ipchub::mq {
+
+namespace {
+
+using ipchub::plugin::format_error;
+
+constexpr size_t kReceiveBatch = 256 * 1024; // bytes handed to conn_received at once
+constexpr int kMessagesPerWakeup = 256;      // then let other connections have a turn
+constexpr uint32_t kHousekeepingMs = 250;    // goodbyes to full queues; liveness without pidfd
+
+struct Hub;
+
+struct Conn {
+    Hub *hub = nullptr;
+    int up = -1, down = -1, pidfd = -1;
+    pid_t pid = 0;
+    size_t up_msg_size = 0, down_msg_size = 0;
+    void *host_conn = nullptr;
+    bool receiving = true;
+    bool want_write = false;      // down is full: watched for writing
+    bool closing = false;         // hub_close'd: only the pending tail and the goodbye remain to send
+    Reassembler reader;           // checks the up stream
+    std::vector<uint8_t> pending; // tail of a frame taken by hub_send but not yet queued
+    size_t pending_off = 0;
+};
+
+struct Hub {
+    const ipchub_host *host = nullptr;
+    std::string instance, reg_name;
+    mode_t mode = 0600;
+    QueueSize want;
+    int reg = -1;
+    int64_t timer = 0;
+    std::unordered_set<Conn *> conns; // open ones and closing ones
+    std::vector<uint8_t> rx = std::vector<uint8_t>(kReceiveBatch);
+    std::vector<uint8_t> tx; // one outgoing message
+};
+
+void log(Hub *h, int level, const std::string &text) { h->host->log(h->host, level, text.c_str()); }
+
+uint8_t *tx_buffer(Hub *h, size_t msg_size) {
+    if (h->tx.size() < msg_size) h->tx.resize(msg_size);
+    return h->tx.data();
+}
+
+// Frees a connection's descriptors and memory; no host conn_* calls.
+void destroy(Conn *c) {
+    Hub *h = c->hub;
+    for (int fd : {c->up, c->down, c->pidfd}) {
+        if (fd < 0) continue;
+        h->host->unwatch_fd(h->host, fd);
+        ::close(fd);
+    }
+    h->conns.erase(c);
+    delete c;
+}
+
+// The client went away (or broke the protocol): free it, then tell the hub.
+void lost(Conn *c, int reason) {
+    Hub *h = c->hub;
+    void *host_conn = c->host_conn;
+    destroy(c);
+    h->host->conn_closed(h->host, host_conn, reason);
+}
+
+void on_down_writable(void *user, int, uint32_t events);
+
+void set_write_watch(Conn *c, bool on) {
+    if (c->want_write == on) return;
+    c->want_write = on;
+    Hub *h = c->hub;
+    if (on)
+        h->host->watch_fd(h->host, c->down, IPCHUB_EV_WRITE, on_down_writable, c);
+    else
+        h->host->unwatch_fd(h->host, c->down);
+}
+
+// Queues what is left of the pending frame tail. Returns 0 when all went,
+// -EAGAIN when the queue is full, another negative errno when broken.
+int flush_pending(Conn *c) {
+    uint8_t *msg = tx_buffer(c->hub, c->down_msg_size);
+    while (c->pending_off < c->pending.size()) {
+        size_t taken = 0;
+        size_t len = build_fragment(c->pending.data() + c->pending_off, c->pending.size() - c->pending_off, msg,
+                                    c->down_msg_size, &taken);
+        if (::mq_send(c->down, reinterpret_cast<char *>(msg), len, 0) != 0) {
+            if (errno == EINTR) continue;
+            return errno == EAGAIN ? -EAGAIN : -errno;
+        }
+        c->pending_off += taken;
+    }
+    c->pending.clear();
+    c->pending_off = 0;
+    return 0;
+}
+
+int send_control(int mqd, Kind kind, const void *body, size_t body_len) {
+    uint8_t msg[kMinMessageSize];
+    size_t len = build_control(kind, body, body_len, msg);
+    return ::mq_send(mqd, reinterpret_cast<char *>(msg), len, 0) == 0 ? 0 : -errno;
+}
+
+HubAnswer answer(int error) { return HubAnswer{kWireMagic, kWireVersion, 0, int32_t(::getpid()), int32_t(error)}; }
+
+// A closing connection: send the rest of the pending frame, then the
+// goodbye. Returns true when done (or hopeless): the caller frees it.
+bool finish_closing(Conn *c) {
+    int rc = flush_pending(c);
+    if (rc == -EAGAIN) return false;
+    if (rc == 0) rc = send_control(c->down, Kind::goodbye, nullptr, 0);
+    return rc != -EAGAIN;
+}
+
+void on_down_writable(void *user, int, uint32_t) {
+    auto *c = static_cast<Conn *>(user);
+    Hub *h = c->hub;
+    if (c->closing) {
+        if (finish_closing(c)) destroy(c);
+        return;
+    }
+    int rc = flush_pending(c);
+    if (rc == -EAGAIN) return; // still full; stay watched
+    if (rc < 0) return lost(c, -rc);
+    set_write_watch(c, false);
+    h->host->conn_writable(h->host, c->host_conn);
+}
+
+enum class ReadResult { drained, paused, goodbye, broken };
+
+// Reads up to a wake-up's worth of messages from the client's up queue and
+// hands the frame bytes to the hub in batches. Trailers are stepped over in
+// place: the next message is received right over the previous trailer.
+ReadResult read_up(Conn *c, int max_messages) {
+    Hub *h = c->hub;
+    uint8_t *buf = h->rx.data();
+    size_t pos = 0;
+    ReadResult result = ReadResult::paused; // "more may be there"
+    auto deliver = [&] {
+        if (pos) h->host->conn_received(h->host, c->host_conn, buf, pos);
+        pos = 0;
+    };
+    for (int i = 0; i < max_messages; ++i) {
+        if (h->rx.size() - pos < c->up_msg_size) {
+            deliver();
+            if (!c->receiving) break; // the hub paused us while taking that batch
+        }
+        ssize_t n = ::mq_receive(c->up, reinterpret_cast<char *>(buf + pos), h->rx.size() - pos, nullptr);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            result = errno == EAGAIN ? ReadResult::drained : ReadResult::broken;
+            break;
+        }
+        Reassembler::Piece piece{};
+        if (!c->reader.accept(buf + pos, size_t(n), piece)) {
+            result = ReadResult::broken;
+            break;
+        }
+        if (piece.kind == Kind::goodbye) {
+            result = ReadResult::goodbye;
+            break;
+        }
+        if (piece.kind != Kind::more && piece.kind != Kind::end) { // welcome/refuse travel hub -> client only
+            result = ReadResult::broken;
+            break;
+        }
+        pos += piece.len;
+    }
+    deliver();
+    return result;
+}
+
+void on_up_readable(void *user, int, uint32_t) {
+    auto *c = static_cast<Conn *>(user);
+    if (!c->receiving) return;
+    switch (read_up(c, kMessagesPerWakeup)) {
+    case ReadResult::drained:
+    case ReadResult::paused: return;
+    case ReadResult::goodbye: return lost(c, 0);
+    case ReadResult::broken:
+        log(c->hub, IPCHUB_LOG_WARN, "client pid " + std::to_string(c->pid) + " sent a malformed queue message");
+        return lost(c, EPROTO);
+    }
+}
+
+// The client process exited. What it queued before dying is still read
+// (a publisher killed right after publishing), unless it is paused.
+void on_client_exit(void *user, int, uint32_t) {
+    auto *c = static_cast<Conn *>(user);
+    if (c->closing) return destroy(c);
+    ReadResult r = ReadResult::drained;
+    for (int round = 0; c->receiving && round < 64; ++round) {
+        r = read_up(c, kMessagesPerWakeup);
+        if (r != ReadResult::paused) break;
+    }
+    lost(c, r == ReadResult::goodbye ? 0 : ECONNRESET);
+}
+
+bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
+void housekeeping(void *user) {
+    auto *h = static_cast<Hub *>(user);
+    std::vector<Conn *> snapshot(h->conns.begin(), h->conns.end());
+    for (Conn *c : snapshot) {
+        if (c->closing && !c->want_write) {
+            if (finish_closing(c) || !process_alive(c->pid)) destroy(c);
+        } else if (!c->closing && c->pidfd < 0 && !process_alive(c->pid)) { // kernel without pidfd_open
+            on_client_exit(c, -1, 0);
+        }
+    }
+}
+
+void unlink_client_queues(Hub *h, const RegisterRequest &req) {
+    ::mq_unlink(client_queue_name(h->instance, req.pid, req.seq, true).c_str());
+    ::mq_unlink(client_queue_name(h->instance, req.pid, req.seq, false).c_str());
+}
+
+// Answers a registration with a refusal (hub stopping).
+void refuse(Hub *h, const RegisterRequest &req, int error) {
+    std::string down = client_queue_name(h->instance, req.pid, req.seq, false);
+    mqd_t q = ::mq_open(down.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (q != mqd_t(-1)) {
+        HubAnswer a = answer(error);
+        send_control(int(q), Kind::refuse, &a, sizeof a);
+        ::mq_close(q);
+    }
+    unlink_client_queues(h, req);
+}
+
+void accept_client(Hub *h, const RegisterRequest &req) {
+    std::string up_name = client_queue_name(h->instance, req.pid, req.seq, true);
+    std::string down_name = client_queue_name(h->instance, req.pid, req.seq, false);
+    auto *c = new (std::nothrow) Conn;
+    if (!c) return refuse(h, req, ENOMEM);
+    c->hub = h;
+    c->pid = req.pid;
+    c->up = int(::mq_open(up_name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    c->down = int(::mq_open(down_name.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+    c->pidfd = open_pidfd(req.pid);
+    int pidfd_errno = c->pidfd < 0 ? errno : 0;
+    // From here on the queues are reached through descriptors only: the names
+    // go at once, so nothing of this connection can be left behind by a crash.
+    unlink_client_queues(h, req);
+    auto give_up = [&](const std::string &why) {
+        log(h, IPCHUB_LOG_DEBUG, "registration of pid " + std::to_string(req.pid) + " dropped: " + why);
+        for (int fd : {c->up, c->down, c->pidfd})
+            if (fd >= 0) ::close(fd);
+        delete c;
+    };
+    if (c->up < 0 || c->down < 0) return give_up("its queues are gone (the client gave up)");
+    if (pidfd_errno == ESRCH) return give_up("the process is gone");
+    c->up_msg_size = size_t(queue_size(c->up).message_size);
+    c->down_msg_size = size_t(queue_size(c->down).message_size);
+    if (c->up_msg_size < kMinMessageSize || c->down_msg_size < kMinMessageSize) {
+        HubAnswer a = answer(EMSGSIZE);
+        send_control(c->down, Kind::refuse, &a, sizeof a);
+        return give_up("queue message size below " + std::to_string(kMinMessageSize) + " bytes");
+    }
+    std::string peer = "pid " + std::to_string(req.pid);
+    c->host_conn = h->host->conn_opened(h->host, c, peer.c_str());
+    if (!c->host_conn) {
+        HubAnswer a = answer(ECONNREFUSED);
+        send_control(c->down, Kind::refuse, &a, sizeof a);
+        return give_up("the hub refuses new connections");
+    }
+    h->conns.insert(c);
+    HubAnswer a = answer(0);
+    if (send_control(c->down, Kind::welcome, &a, sizeof a) != 0) return lost(c, EPROTO); // a fresh queue is never full
+    h->host->watch_fd(h->host, c->up, IPCHUB_EV_READ, on_up_readable, c);
+    if (c->pidfd >= 0) h->host->watch_fd(h->host, c->pidfd, IPCHUB_EV_READ, on_client_exit, c);
+}
+
+// Reads one registration; false when the queue is empty.
+bool next_registration(Hub *h, RegisterRequest &req) {
+    alignas(RegisterRequest) char msg[kRegisterMessageSize];
+    for (;;) {
+        ssize_t n = ::mq_receive(h->reg, msg, sizeof msg, nullptr);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        std::memcpy(&req, msg, std::min(sizeof req, size_t(n)));
+        if (size_t(n) == sizeof req && req.magic == kWireMagic && req.version == kWireVersion && req.pid > 0) return true;
+        log(h, IPCHUB_LOG_WARN, "ignored a malformed registration (" + std::to_string(n) + " bytes)");
+    }
+}
+
+void on_register(void *user, int, uint32_t) {
+    auto *h = static_cast<Hub *>(user);
+    RegisterRequest req{};
+    for (int i = 0; i < kMessagesPerWakeup && next_registration(h, req); ++i) accept_client(h, req);
+}
+
+} // namespace
+
+int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **state, char *err, size_t err_len) {
+    auto *h = new (std::nothrow) Hub;
+    if (!h) return format_error(err, err_len, -ENOMEM, "out of memory");
+    h->host = host;
+    h->instance = params->instance;
+    h->reg_name = register_queue_name(h->instance);
+    h->mode = mode_t(params->file_mode & 0777);
+    std::string error;
+    if (!parse_queue_config(params->config_json, h->want, error)) {
+        delete h;
+        return format_error(err, err_len, -EINVAL, "%s", error.c_str());
+    }
+    *state = h;
+    return 0;
+}
+
+int hub_start(void *state, char *err, size_t err_len) {
+    auto *h = static_cast<Hub *>(state);
+    ::mq_unlink(h->reg_name.c_str()); // a dead hub's leftover; the instance lock says nobody else owns it
+    QueueSize size{std::min(h->want.max_messages, read_system_limits().msg_max), kRegisterMessageSize};
+    std::string error;
+    int q = create_queue(h->reg_name, O_RDONLY | O_NONBLOCK, h->mode, size, error);
+    if (q < 0) return format_error(err, err_len, q, "%s", error.c_str());
+    h->reg = q;
+    int rc = h->host->watch_fd(h->host, q, IPCHUB_EV_READ, on_register, h);
+    if (rc < 0) return format_error(err, err_len, rc, "cannot watch %s: %s", h->reg_name.c_str(), std::strerror(-rc));
+    int64_t timer = h->host->add_timer(h->host, kHousekeepingMs, 1, housekeeping, h);
+    if (timer < 0) return format_error(err, err_len, int(timer), "cannot add a timer: %s", std::strerror(int(-timer)));
+    h->timer = timer;
+    QueueSize got = queue_size(q);
+    log(h, IPCHUB_LOG_DEBUG,
+        "listening on " + h->reg_name + " (" + std::to_string(got.max_messages) + " x " +
+            std::to_string(got.message_size) + " bytes); client queues ask for " +
+            std::to_string(h->want.max_messages) + " x " + std::to_string(h->want.message_size) + " bytes");
+    return 0;
+}
+
+void hub_stop(void *state) {
+    auto *h = static_cast<Hub *>(state);
+    if (h->reg < 0) return;
+    h->host->unwatch_fd(h->host, h->reg);
+    ::mq_unlink(h->reg_name.c_str()); // no new registrations from here on
+    RegisterRequest req{};
+    while (next_registration(h, req)) refuse(h, req, ESHUTDOWN); // those already queued get a clear answer
+    ::mq_close(h->reg);
+    h->reg = -1;
+}
+
+int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
+    auto *c = static_cast<Conn *>(conn);
+    if (!c->pending.empty()) { // a frame is still going out; whole frames only after it
+        set_write_watch(c, true);
+        return 0;
+    }
+    uint8_t *msg = tx_buffer(c->hub, c->down_msg_size);
+    int64_t taken_total = 0;
+    for (size_t i = 0; i < iovcnt; ++i) {
+        const auto *frame = static_cast<const uint8_t *>(iov[i].iov_base);
+        size_t len = iov[i].iov_len, off = 0;
+        for (;;) {
+            size_t taken = 0;
+            size_t mlen = build_fragment(frame + off, len - off, msg, c->down_msg_size, &taken);
+            if (::mq_send(c->down, reinterpret_cast<char *>(msg), mlen, 0) == 0) {
+                off += taken;
+                if (off == len) break;
+                continue;
+            }
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN) return taken_total ? taken_total : -errno;
+            set_write_watch(c, true);
+            if (off == 0) return taken_total; // this frame not started: not taken
+            // Started: the frame is taken whole and its tail waits here
+            // (at most one frame per connection) until the queue drains.
+            c->pending.assign(frame + off, frame + len);
+            c->pending_off = 0;
+            return taken_total + int64_t(len);
+        }
+        taken_total += int64_t(len);
+    }
+    return taken_total;
+}
+
+void hub_set_receiving(void *, void *conn, int enabled) {
+    auto *c = static_cast<Conn *>(conn);
+    if (c->receiving == (enabled != 0)) return;
+    c->receiving = enabled != 0;
+    Hub *h = c->hub;
+    if (c->receiving)
+        h->host->watch_fd(h->host, c->up, IPCHUB_EV_READ, on_up_readable, c);
+    else
+        h->host->unwatch_fd(h->host, c->up);
+}
+
+void hub_close(void *, void *conn) {
+    auto *c = static_cast<Conn *>(conn);
+    Hub *h = c->hub;
+    h->host->unwatch_fd(h->host, c->up);
+    ::close(c->up);
+    c->up = -1;
+    c->host_conn = nullptr;
+    c->closing = true;
+    // The goodbye goes after everything already queued (same priority), so
+    // the client reads all it was sent and then learns the connection ended.
+    // If the queue is full it is finished later: by the write watch if one is
+    // active, else by the housekeeping timer (no watch_fd from hub_close).
+    if (finish_closing(c)) destroy(c);
+}
+
+void hub_cleanup(void *state) {
+    auto *h = static_cast<Hub *>(state);
+    hub_stop(h);
+    if (h->timer > 0) h->host->cancel_timer(h->host, h->timer);
+    std::vector<Conn *> all(h->conns.begin(), h->conns.end());
+    for (Conn *c : all) destroy(c);
+    // Queues of clients that died between creating them and registering.
+    unlink_instance_queues(h->instance);
+    delete h;
+}
+
+int sweep(const ipchub_hub_params *params, char *err, size_t err_len) {
+    std::string instance = params->instance;
+    std::string reg = register_queue_name(instance);
+    if (::mq_unlink(reg.c_str()) != 0 && errno != ENOENT)
+        return format_error(err, err_len, -errno, "cannot remove %s: %s", reg.c_str(), std::strerror(errno));
+    // Client queues carry pids in their names: they can only be found by
+    // listing the mqueue file system. Not mounted: nothing more to find.
+    unlink_instance_queues(instance);
+    return 0;
+}
+
+} // namespace ipchub::mq

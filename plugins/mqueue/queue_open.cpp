@@ -1,0 +1,112 @@
+#include "queue_open.hpp"
+
+#include "fragmenter.hpp"
+
+#include <fcntl.h>
+#include <mqueue.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace ipchub::mq {
+
+namespace {
+constexpr long kFloorMessageSize = 128;
+
+long read_long(const char *path, long fallback) {
+    FILE *f = std::fopen(path, "re");
+    if (!f) return fallback;
+    long v = fallback;
+    if (std::fscanf(f, "%ld", &v) != 1) v = fallback;
+    std::fclose(f);
+    return v;
+}
+
+int try_create(const std::string &name, int oflag, mode_t mode, QueueSize size) {
+    mq_attr attr{};
+    attr.mq_maxmsg = size.max_messages;
+    attr.mq_msgsize = size.message_size;
+    mqd_t q = ::mq_open(name.c_str(), oflag | O_CREAT | O_EXCL | O_CLOEXEC, mode, &attr);
+    return q == mqd_t(-1) ? -errno : int(q);
+}
+} // namespace
+
+SystemLimits read_system_limits() {
+    SystemLimits l;
+    l.msg_max = read_long("/proc/sys/fs/mqueue/msg_max", l.msg_max);
+    l.msgsize_max = read_long("/proc/sys/fs/mqueue/msgsize_max", l.msgsize_max);
+    return l;
+}
+
+bool parse_queue_config(const char *config_json, QueueSize &size, std::string &error) {
+    nlohmann::json j = nlohmann::json::parse(config_json ? config_json : "{}", nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        error = "the mqueue config must be a JSON object";
+        return false;
+    }
+    auto number = [&](const char *key, long min, long max, long &out) {
+        if (!j.contains(key)) return true;
+        const auto &v = j[key];
+        if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
+            error = std::string("mqueue config: \"") + key + "\" must be an integer from " + std::to_string(min) + " to " +
+                    std::to_string(max);
+            return false;
+        }
+        out = long(v.get<long long>());
+        return true;
+    };
+    return number("max_messages", 1, 65536, size.max_messages) &&
+           number("message_size", long(kMinMessageSize), 16L * 1024 * 1024, size.message_size);
+}
+
+int create_queue(const std::string &name, int oflag, mode_t mode, QueueSize want, std::string &error) {
+    QueueSize size = want;
+    int rc = try_create(name, oflag, mode, size);
+    if (rc == -EINVAL) { // beyond msg_max / msgsize_max: take what the system allows
+        SystemLimits l = read_system_limits();
+        size.max_messages = std::min(size.max_messages, l.msg_max);
+        size.message_size = std::min(size.message_size, l.msgsize_max);
+        rc = try_create(name, oflag, mode, size);
+    }
+    // RLIMIT_MSGQUEUE exhausted (EMFILE) or kernel memory short (ENOMEM):
+    // a smaller queue still works, fragments are just smaller or fewer.
+    // Down to kFloorMessageSize x 2 (well under 1 KiB of the budget): slow for
+    // big frames, but a client that can connect slowly beats one that cannot.
+    while ((rc == -EMFILE || rc == -ENOMEM) && (size.message_size > kFloorMessageSize || size.max_messages > 2)) {
+        if (size.message_size > 1024 || (size.max_messages <= 2 && size.message_size > kFloorMessageSize))
+            size.message_size = std::max(long(kFloorMessageSize), size.message_size / 2);
+        else
+            size.max_messages = std::max(2L, size.max_messages / 2);
+        rc = try_create(name, oflag, mode, size);
+    }
+    if (rc < 0) {
+        if (rc == -EMFILE)
+            error = "cannot create message queue " + name +
+                    ": the per-user message queue memory (RLIMIT_MSGQUEUE, ulimit -q) is used up";
+        else if (rc == -ENOSPC)
+            error = "cannot create message queue " + name +
+                    ": the system-wide number of queues (/proc/sys/fs/mqueue/queues_max) is reached";
+        else
+            error = "cannot create message queue " + name + ": " + std::strerror(-rc);
+        return rc;
+    }
+    ::fchmod(rc, mode); // mq_open applied the umask; the configured mode wins
+    return rc;
+}
+
+QueueSize queue_size(int mqd) {
+    mq_attr attr{};
+    QueueSize s;
+    if (::mq_getattr(mqd, &attr) == 0) {
+        s.max_messages = attr.mq_maxmsg;
+        s.message_size = attr.mq_msgsize;
+    }
+    return s;
+}
+
+} // namespace ipchub::mq
