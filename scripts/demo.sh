@@ -5,6 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 install_missing
+mount_mqueue
 configure_and_build "$BUILD_DIR"
 
 BIN=$BUILD_DIR/bin

@@ -20,6 +20,16 @@ install_missing() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# POSIX message queues are visible (for leak checks and sweeping) only where
+# the mqueue file system is mounted; systemd mounts it, a bare container may not.
+mount_mqueue() {
+    mountpoint -q /dev/mqueue 2>/dev/null && return 0
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "==> mounting the mqueue file system on /dev/mqueue"
+    $sudo mkdir -p /dev/mqueue && $sudo mount -t mqueue mqueue /dev/mqueue
+}
+
 # configure_and_build <build dir> [cmake options...]
 configure_and_build() {
     local dir=$1

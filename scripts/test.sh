@@ -6,6 +6,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 install_missing
+mount_mqueue
 start=$(date +%s)
 
 configure_and_build "$BUILD_DIR"

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <optional>
 
 namespace ipchub {
 
@@ -40,6 +41,13 @@ struct Client::Impl {
     uint64_t next_id = 1;
     bool broken = false;
     const Client::MessageHandler *direct = nullptr; // set during receive_each: DATA bypasses the inbox
+    // The hub said goodbye (shutdown, protocol error). Raised only once every
+    // message that arrived before it was handed out: nothing is lost.
+    std::optional<Error> closed_error;
+
+    void raise_if_closed() {
+        if (closed_error) throw *closed_error;
+    }
 
     // What the last reply-wait found.
     struct Reply {
@@ -63,6 +71,7 @@ struct Client::Impl {
     // Reads once (up to timeout_ms) and files what arrived: DATA into the
     // inbox, the answer to `wait_id` into `reply`. Returns false on timeout.
     bool read_some(int timeout_ms, uint64_t wait_id, Reply &reply) {
+        raise_if_closed();
         int64_t n = api().client_recv(conn, chunk.data(), chunk.size(), timeout_ms);
         if (n < 0) lost(n);
         if (n == 0) return false;
@@ -100,7 +109,9 @@ struct Client::Impl {
             if (error_code == IPCHUB_ERR_SHUTTING_DOWN || error_code == IPCHUB_ERR_MALFORMED ||
                 error_code == IPCHUB_ERR_TOO_LARGE) {
                 broken = true;
-                throw Error(Error::Kind::disconnected, "the hub closed the connection: " + error);
+                closed_error = Error(Error::Kind::disconnected, "the hub closed the connection: " + error);
+                if (inbox.empty() && !delivered) throw *closed_error;
+                return true;
             }
             throw Error(Error::Kind::refused, "the hub refused: " + error);
         }
@@ -133,6 +144,7 @@ struct Client::Impl {
     }
 
     uint64_t queue(uint8_t type, uint16_t flags, std::string_view channel, std::string_view payload) {
+        raise_if_closed();
         if (broken) throw Error(Error::Kind::disconnected, "the connection to the hub is closed");
         uint64_t id = next_id++;
         append_frame(out, type, flags, id, channel, payload);

@@ -179,8 +179,20 @@ Sandbox::Sandbox(const std::string &name) : name_(name) {
 }
 
 Sandbox::~Sandbox() {
-    hub_ = Process(); // kills a hub a failed test left running
+    // A failed test may leave its hub running: stop it the proper way first,
+    // so it removes its IPC objects; SIGKILL only if it does not stop.
+    if (hub_.running()) {
+        hub_.signal(SIGTERM);
+        hub_.wait(5000);
+    }
+    hub_ = Process();
+    // Whatever a killed hub or client still left under this instance's name
+    // would eat the machine's per-user message queue budget and /dev/shm:
+    // remove it (the test has already judged leftovers() if it wanted to).
     std::error_code ec;
+    for (const char *dir : {"/dev/shm", "/dev/mqueue"})
+        for (auto &e : fs::directory_iterator(dir, ec))
+            if (e.path().filename().string().find(instance_) != std::string::npos) fs::remove(e.path(), ec);
     fs::remove_all(dir_, ec);
 }
 
@@ -230,6 +242,10 @@ std::vector<std::string> Sandbox::leftovers() const {
         for (auto &e : fs::recursive_directory_iterator(runtime_dir_, ec)) found.push_back(e.path().string());
         if (fs::exists(instance_dir(), ec)) found.push_back(instance_dir());
     }
+    // Without the mqueue file system mounted, queues would be invisible here.
+    if (!fs::exists("/dev/mqueue", ec) ||
+        read_file("/proc/self/mountinfo").find(" /dev/mqueue ") == std::string::npos)
+        found.push_back("/dev/mqueue is not mounted: cannot check for leftover message queues");
     for (const char *dir : {"/dev/shm", "/dev/mqueue"}) {
         for (auto &e : fs::directory_iterator(dir, ec))
             if (e.path().filename().string().find(instance_) != std::string::npos) found.push_back(e.path().string());
