@@ -16,7 +16,7 @@ echo "==> test suite"
 
 if [ "${QUICK:-0}" != 1 ]; then
     echo "==> AddressSanitizer + UndefinedBehaviorSanitizer: unit and integration tests"
-    configure_and_build "$ROOT/build-asan" -DIPCHUB_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug
+    configure_and_build "$ROOT/build-asan" -DIPCHUB_SANITIZE=address -DCMAKE_BUILD_TYPE=RelWithDebInfo
     (cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest -j2 --output-on-failure --timeout 300 -L 'unit|integration')
 
     # The tests labelled "tsan" (the shm ring with two threads) are always

@@ -6,7 +6,7 @@
 // does, at once, and poll's relative timeout does not jump when someone sets
 // the wall clock (mq_timed* take CLOCK_REALTIME deadlines). The descriptors
 // are O_NONBLOCK; every send and receive is a non-blocking call after poll.
-#include "fragmenter.hpp"
+#include "packer.hpp"
 #include "mqueue_halves.hpp"
 #include "queue_names.hpp"
 #include "queue_open.hpp"
@@ -52,13 +52,10 @@ struct Client {
     size_t up_msg_size = 0, down_msg_size = 0;
     bool connected = false;
     // send side (one sender thread at a time)
-    std::vector<uint8_t> tx;
-    std::vector<uint8_t> pending; // tail of a frame already reported as taken
-    size_t pending_off = 0;
+    std::vector<uint8_t> tx; // one outgoing message
     // receive side (one receiver thread at a time)
     std::vector<uint8_t> rx;       // a message too big for the caller's buffer
     size_t rx_off = 0, rx_len = 0; // its undelivered bytes
-    Reassembler reader;
     bool ended = false; // goodbye or refuse seen: the hub closed this connection
 };
 
@@ -105,24 +102,6 @@ int send_message(Client *c, const uint8_t *msg, size_t len, long long deadline) 
     }
 }
 
-// Sends the rest of a frame; returns the frame bytes sent, or < 0.
-int64_t send_fragments(Client *c, const uint8_t *rest, size_t rest_len, long long deadline, bool *all_sent) {
-    size_t off = 0;
-    *all_sent = false;
-    for (;;) {
-        size_t taken = 0;
-        size_t mlen = build_fragment(rest + off, rest_len - off, c->tx.data(), c->up_msg_size, &taken);
-        int rc = send_message(c, c->tx.data(), mlen, deadline);
-        if (rc < 0) return rc;
-        if (rc == 0) return int64_t(off);
-        off += taken;
-        if (off == rest_len) {
-            *all_sent = true;
-            return int64_t(off);
-        }
-    }
-}
-
 // Is a hub serving the instance at all? Best effort, to fail fast when a
 // killed hub left its registration queue behind: the hub's lock file names
 // its pid. Unknown (no lock file, unreadable) counts as alive.
@@ -159,15 +138,28 @@ int create_own_queues(Client *c, const ipchub_client_params *params, mode_t mode
         int oflag;
         int *fd;
     };
-    for (Spec s : {Spec{&c->up_name, O_WRONLY, &c->up}, Spec{&c->down_name, O_RDONLY, &c->down}}) {
+    auto create = [&](const Spec &s) {
         int q = create_queue(*s.name, s.oflag | O_NONBLOCK, mode, want, error);
         if (q == -EEXIST) { // left by a dead process that had our pid
             ::mq_unlink(s.name->c_str());
             q = create_queue(*s.name, s.oflag | O_NONBLOCK, mode, want, error);
         }
-        if (q < 0) return format_error(err, err_len, q, "%s", error.c_str());
-        *s.fd = q;
+        if (q >= 0) *s.fd = q;
+        return q;
+    };
+    Spec up{&c->up_name, O_WRONLY, &c->up}, down{&c->down_name, O_RDONLY, &c->down};
+    int rc = create(up);
+    if (rc >= 0) rc = create(down);
+    if ((rc == -EMFILE || rc == -ENOMEM) && c->up >= 0) {
+        // The up queue took (nearly) all that was left of the budget: give it
+        // back and share it, down queue first, each at the largest size that fits.
+        ::mq_close(c->up);
+        ::mq_unlink(c->up_name.c_str());
+        c->up = -1;
+        rc = create(down);
+        if (rc >= 0) rc = create(up);
     }
+    if (rc < 0) return format_error(err, err_len, rc, "%s", error.c_str());
     c->up_msg_size = size_t(queue_size(c->up).message_size);
     c->down_msg_size = size_t(queue_size(c->down).message_size);
     c->tx.resize(c->up_msg_size);
@@ -177,9 +169,9 @@ int create_own_queues(Client *c, const ipchub_client_params *params, mode_t mode
 
 // Takes the hub's answer to the registration. 1 welcome, < 0 refused or garbled.
 int take_answer(Client *c, const uint8_t *msg, size_t n, const std::string &instance, char *err, size_t err_len) {
-    Reassembler::Piece piece{};
+    Piece piece{};
     HubAnswer a{};
-    if (!c->reader.accept(msg, n, piece) || piece.len != sizeof a)
+    if (!classify(msg, n, piece) || piece.len != sizeof a)
         return format_error(err, err_len, -EPROTO, "unexpected answer from the hub on %s", c->down_name.c_str());
     std::memcpy(&a, msg, sizeof a);
     if (a.magic != kWireMagic || a.version != kWireVersion)
@@ -258,6 +250,16 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
                                 params->instance, reg_name.c_str());
         return format_error(err, err_len, -e, "cannot open the hub's message queue %s: %s", reg_name.c_str(), std::strerror(e));
     }
+    // A registration queue whose hub died (kill -9 leaves it: the next hub
+    // of the instance removes it when it starts) is not a running hub: say so
+    // now, before spending the per-user queue budget on queues nobody reads.
+    if (hub_known_dead(params->runtime_dir)) {
+        ::mq_close(reg);
+        return format_error(err, err_len, -ECONNREFUSED,
+                            "no hub is running for instance '%s' (message queue %s is left over from a hub that died; "
+                            "the next hub of the instance removes it)",
+                            params->instance, reg_name.c_str());
+    }
     // Our queues get the registration queue's mode: whoever may register may
     // also talk, and a hub running as another user of the group can open them.
     struct stat st {};
@@ -278,37 +280,23 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
     return 0;
 }
 
+// A byte stream: packs the bytes into full messages and takes what the up
+// queue has room for. Waits (up to the timeout) only while nothing was taken;
+// once something was, it returns rather than wait, so the caller can read
+// what the hub sends meanwhile.
 int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int timeout_ms) {
     auto *c = static_cast<Client *>(conn);
     long long deadline = deadline_of(timeout_ms);
-    bool all_sent = false;
-    if (c->pending_off < c->pending.size()) { // a frame already taken goes first
-        int64_t n = send_fragments(c, c->pending.data() + c->pending_off, c->pending.size() - c->pending_off, deadline,
-                                   &all_sent);
-        if (n < 0) return n;
-        c->pending_off += size_t(n);
-        if (!all_sent) return 0;
-    }
-    c->pending.clear();
-    c->pending_off = 0;
+    IovCursor cursor(iov, iovcnt);
     int64_t total = 0;
-    for (size_t i = 0; i < iovcnt; ++i) {
-        const auto *frame = static_cast<const uint8_t *>(iov[i].iov_base);
-        size_t len = iov[i].iov_len;
-        // Once something was taken, do not wait any more: return, and let
-        // the caller read what the hub sends meanwhile.
-        int64_t n = send_fragments(c, frame, len, total ? monotonic_ms() : deadline, &all_sent);
-        if (n < 0) return total ? total : n;
-        if (all_sent) {
-            total += int64_t(len);
-            continue;
-        }
-        if (n > 0) { // started: the frame is taken whole, its tail waits here
-            c->pending.assign(frame + n, frame + len);
-            c->pending_off = 0;
-            total += int64_t(len);
-        }
-        break;
+    while (!cursor.done()) {
+        size_t taken = 0;
+        size_t len = build_data(cursor, c->tx.data(), c->up_msg_size, &taken);
+        int rc = send_message(c, c->tx.data(), len, total ? monotonic_ms() : deadline);
+        if (rc < 0) return total ? total : rc;
+        if (rc == 0) break;
+        cursor.advance(taken);
+        total += int64_t(taken);
     }
     return total;
 }
@@ -332,13 +320,13 @@ int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
         uint8_t *dst = direct ? out + got : c->rx.data();
         ssize_t n = ::mq_receive(c->down, reinterpret_cast<char *>(dst), direct ? cap - got : c->rx.size(), nullptr);
         if (n >= 0) {
-            Reassembler::Piece piece{};
-            if (!c->reader.accept(dst, size_t(n), piece)) return got ? int64_t(got) : -EPROTO;
+            Piece piece{};
+            if (!classify(dst, size_t(n), piece)) return got ? int64_t(got) : -EPROTO;
             if (piece.kind == Kind::goodbye || piece.kind == Kind::refuse) {
                 c->ended = true;
                 break;
             }
-            if (piece.kind != Kind::more && piece.kind != Kind::end) return got ? int64_t(got) : -EPROTO;
+            if (piece.kind != Kind::data) return got ? int64_t(got) : -EPROTO;
             if (direct) {
                 got += piece.len;
                 continue;
@@ -367,15 +355,10 @@ void client_close(void *conn) {
     auto *c = static_cast<Client *>(conn);
     if (c->connected && !c->ended && !hub_dead(c)) {
         // Best effort: tell the hub now instead of letting it find out when
-        // this process exits. A half-sent frame is finished first, or the
-        // goodbye would cut it (the hub would report a protocol error).
-        long long deadline = deadline_of(kGoodbyeWaitMs);
-        bool all_sent = true;
-        if (c->pending_off < c->pending.size())
-            send_fragments(c, c->pending.data() + c->pending_off, c->pending.size() - c->pending_off, deadline, &all_sent);
+        // this process exits.
         uint8_t msg[kMinMessageSize];
         size_t len = build_control(Kind::goodbye, nullptr, 0, msg);
-        if (all_sent) send_message(c, msg, len, deadline);
+        send_message(c, msg, len, deadline_of(kGoodbyeWaitMs));
     }
     discard(c);
 }

@@ -3,7 +3,7 @@
 // client's up queue are watched for reading, a client's down queue for
 // writing while it is full, and the client's pidfd for its death. All hub
 // descriptors are O_NONBLOCK; nothing here ever waits.
-#include "fragmenter.hpp"
+#include "packer.hpp"
 #include "mqueue_halves.hpp"
 #include "queue_names.hpp"
 #include "queue_open.hpp"
@@ -33,6 +33,7 @@ using ipchub::plugin::format_error;
 constexpr size_t kReceiveBatch = 256 * 1024; // bytes handed to conn_received at once
 constexpr int kMessagesPerWakeup = 256;      // then let other connections have a turn
 constexpr uint32_t kHousekeepingMs = 250;    // goodbyes to full queues; liveness without pidfd
+constexpr long kRegisterSlots = 10;          // registrations waiting at once (~1.6 KB of the budget)
 
 struct Hub;
 
@@ -44,10 +45,7 @@ struct Conn {
     void *host_conn = nullptr;
     bool receiving = true;
     bool want_write = false;      // down is full: watched for writing
-    bool closing = false;         // hub_close'd: only the pending tail and the goodbye remain to send
-    Reassembler reader;           // checks the up stream
-    std::vector<uint8_t> pending; // tail of a frame taken by hub_send but not yet queued
-    size_t pending_off = 0;
+    bool closing = false;    // hub_close'd: only the goodbye remains to send
 };
 
 struct Hub {
@@ -101,25 +99,6 @@ void set_write_watch(Conn *c, bool on) {
         h->host->unwatch_fd(h->host, c->down);
 }
 
-// Queues what is left of the pending frame tail. Returns 0 when all went,
-// -EAGAIN when the queue is full, another negative errno when broken.
-int flush_pending(Conn *c) {
-    uint8_t *msg = tx_buffer(c->hub, c->down_msg_size);
-    while (c->pending_off < c->pending.size()) {
-        size_t taken = 0;
-        size_t len = build_fragment(c->pending.data() + c->pending_off, c->pending.size() - c->pending_off, msg,
-                                    c->down_msg_size, &taken);
-        if (::mq_send(c->down, reinterpret_cast<char *>(msg), len, 0) != 0) {
-            if (errno == EINTR) continue;
-            return errno == EAGAIN ? -EAGAIN : -errno;
-        }
-        c->pending_off += taken;
-    }
-    c->pending.clear();
-    c->pending_off = 0;
-    return 0;
-}
-
 int send_control(int mqd, Kind kind, const void *body, size_t body_len) {
     uint8_t msg[kMinMessageSize];
     size_t len = build_control(kind, body, body_len, msg);
@@ -128,14 +107,9 @@ int send_control(int mqd, Kind kind, const void *body, size_t body_len) {
 
 HubAnswer answer(int error) { return HubAnswer{kWireMagic, kWireVersion, 0, int32_t(::getpid()), int32_t(error)}; }
 
-// A closing connection: send the rest of the pending frame, then the
-// goodbye. Returns true when done (or hopeless): the caller frees it.
-bool finish_closing(Conn *c) {
-    int rc = flush_pending(c);
-    if (rc == -EAGAIN) return false;
-    if (rc == 0) rc = send_control(c->down, Kind::goodbye, nullptr, 0);
-    return rc != -EAGAIN;
-}
+// A closing connection: send the goodbye behind everything queued. Returns
+// true when done (or hopeless): the caller frees it.
+bool finish_closing(Conn *c) { return send_control(c->down, Kind::goodbye, nullptr, 0) != -EAGAIN; }
 
 void on_down_writable(void *user, int, uint32_t) {
     auto *c = static_cast<Conn *>(user);
@@ -144,10 +118,7 @@ void on_down_writable(void *user, int, uint32_t) {
         if (finish_closing(c)) destroy(c);
         return;
     }
-    int rc = flush_pending(c);
-    if (rc == -EAGAIN) return; // still full; stay watched
-    if (rc < 0) return lost(c, -rc);
-    set_write_watch(c, false);
+    set_write_watch(c, false); // hub_send watches again if it fills the queue
     h->host->conn_writable(h->host, c->host_conn);
 }
 
@@ -176,8 +147,8 @@ ReadResult read_up(Conn *c, int max_messages) {
             result = errno == EAGAIN ? ReadResult::drained : ReadResult::broken;
             break;
         }
-        Reassembler::Piece piece{};
-        if (!c->reader.accept(buf + pos, size_t(n), piece)) {
+        Piece piece{};
+        if (!classify(buf + pos, size_t(n), piece)) {
             result = ReadResult::broken;
             break;
         }
@@ -185,7 +156,7 @@ ReadResult read_up(Conn *c, int max_messages) {
             result = ReadResult::goodbye;
             break;
         }
-        if (piece.kind != Kind::more && piece.kind != Kind::end) { // welcome/refuse travel hub -> client only
+        if (piece.kind != Kind::data) { // welcome/refuse travel hub -> client only
             result = ReadResult::broken;
             break;
         }
@@ -337,7 +308,7 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
 int hub_start(void *state, char *err, size_t err_len) {
     auto *h = static_cast<Hub *>(state);
     ::mq_unlink(h->reg_name.c_str()); // a dead hub's leftover; the instance lock says nobody else owns it
-    QueueSize size{std::min(h->want.max_messages, read_system_limits().msg_max), kRegisterMessageSize};
+    QueueSize size{std::min(kRegisterSlots, read_system_limits().msg_max), kRegisterMessageSize};
     std::string error;
     int q = create_queue(h->reg_name, O_RDONLY | O_NONBLOCK, h->mode, size, error);
     if (q < 0) return format_error(err, err_len, q, "%s", error.c_str());
@@ -351,7 +322,9 @@ int hub_start(void *state, char *err, size_t err_len) {
     log(h, IPCHUB_LOG_DEBUG,
         "listening on " + h->reg_name + " (" + std::to_string(got.max_messages) + " x " +
             std::to_string(got.message_size) + " bytes); client queues ask for " +
-            std::to_string(h->want.max_messages) + " x " + std::to_string(h->want.message_size) + " bytes");
+            std::to_string(h->want.max_messages) + " x " + std::to_string(h->want.message_size) + " bytes (~" +
+            std::to_string(2 * queue_budget_bytes(h->want)) +
+            " bytes of RLIMIT_MSGQUEUE per client; smaller when the budget runs short)");
     return 0;
 }
 
@@ -366,36 +339,26 @@ void hub_stop(void *state) {
     h->reg = -1;
 }
 
+// A byte stream: takes as many bytes as the down queue has room for, packed
+// into full messages (the last one may be short), and nothing it could not
+// queue: the hub offers the rest again after conn_writable.
 int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
     auto *c = static_cast<Conn *>(conn);
-    if (!c->pending.empty()) { // a frame is still going out; whole frames only after it
-        set_write_watch(c, true);
-        return 0;
-    }
     uint8_t *msg = tx_buffer(c->hub, c->down_msg_size);
+    IovCursor cursor(iov, iovcnt);
     int64_t taken_total = 0;
-    for (size_t i = 0; i < iovcnt; ++i) {
-        const auto *frame = static_cast<const uint8_t *>(iov[i].iov_base);
-        size_t len = iov[i].iov_len, off = 0;
-        for (;;) {
-            size_t taken = 0;
-            size_t mlen = build_fragment(frame + off, len - off, msg, c->down_msg_size, &taken);
-            if (::mq_send(c->down, reinterpret_cast<char *>(msg), mlen, 0) == 0) {
-                off += taken;
-                if (off == len) break;
-                continue;
-            }
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN) return taken_total ? taken_total : -errno;
-            set_write_watch(c, true);
-            if (off == 0) return taken_total; // this frame not started: not taken
-            // Started: the frame is taken whole and its tail waits here
-            // (at most one frame per connection) until the queue drains.
-            c->pending.assign(frame + off, frame + len);
-            c->pending_off = 0;
-            return taken_total + int64_t(len);
+    while (!cursor.done()) {
+        size_t taken = 0;
+        size_t len = build_data(cursor, msg, c->down_msg_size, &taken);
+        if (::mq_send(c->down, reinterpret_cast<char *>(msg), len, 0) == 0) {
+            cursor.advance(taken);
+            taken_total += int64_t(taken);
+            continue;
         }
-        taken_total += int64_t(len);
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) return taken_total ? taken_total : -errno;
+        set_write_watch(c, true);
+        break;
     }
     return taken_total;
 }
@@ -421,6 +384,8 @@ void hub_close(void *, void *conn) {
     c->closing = true;
     // The goodbye goes after everything already queued (same priority), so
     // the client reads all it was sent and then learns the connection ended.
+    // (A frame the hub cut short ends mid-stream: the client's frame reader
+    // reports that, not the transport.)
     // If the queue is full it is finished later: by the write watch if one is
     // active, else by the housekeeping timer (no watch_fd from hub_close).
     if (finish_closing(c)) destroy(c);

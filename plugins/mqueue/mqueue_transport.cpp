@@ -6,8 +6,8 @@
 // registration message naming them, and the hub opens them, unlinks their
 // names, watches the client's pid with a pidfd (a queue has no EOF) and
 // answers with a welcome that carries its own pid, which the client watches
-// the same way. Frames larger than a queue message travel as fragments
-// (fragmenter.hpp).
+// the same way. The connection is a byte stream packed into queue messages
+// (packer.hpp): many small frames share a message, a big one spans several.
 #include "mqueue_halves.hpp"
 
 #include <sys/syscall.h>
@@ -38,9 +38,12 @@ const ipchub_plugin kPlugin = [] {
     p.struct_size = sizeof(ipchub_plugin);
     p.name = "mqueue";
     p.version = "1.0";
-    p.description = "POSIX message queues (/ipchub.<instance>.mq.*), frames fragmented to the queue's message size";
-    p.capabilities = IPCHUB_CAP_MESSAGE_BOUNDARIES;
-    p.max_frame_size = 0; // fragmentation carries any frame size
+    p.description = "POSIX message queues (/ipchub.<instance>.mq.*), the byte stream packed into queue messages";
+    // A byte stream, not message boundaries: packing several frames into a
+    // message (and taking any prefix of the bytes) is what makes it fast, and
+    // the hub's frame reader restores the boundaries anyway.
+    p.capabilities = 0;
+    p.max_frame_size = 0; // a frame spans as many messages as it needs
     p.hub_init = mq::hub_init;
     p.hub_start = mq::hub_start;
     p.hub_stop = mq::hub_stop;

@@ -1,9 +1,10 @@
 #include "queue_open.hpp"
 
-#include "fragmenter.hpp"
+#include "packer.hpp"
 
 #include <fcntl.h>
 #include <mqueue.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
@@ -15,9 +16,9 @@
 
 namespace ipchub::mq {
 
-namespace {
-constexpr long kFloorMessageSize = 128;
+static_assert(kFloorMessageSize == long(kMinMessageSize), "the floor must still carry a control message");
 
+namespace {
 long read_long(const char *path, long fallback) {
     FILE *f = std::fopen(path, "re");
     if (!f) return fallback;
@@ -25,6 +26,12 @@ long read_long(const char *path, long fallback) {
     if (std::fscanf(f, "%ld", &v) != 1) v = fallback;
     std::fclose(f);
     return v;
+}
+
+std::string limit_text() {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_MSGQUEUE, &rl) != 0) return "unknown";
+    return rl.rlim_cur == RLIM_INFINITY ? "unlimited" : std::to_string(rl.rlim_cur) + " bytes";
 }
 
 int try_create(const std::string &name, int oflag, mode_t mode, QueueSize size) {
@@ -61,7 +68,7 @@ bool parse_queue_config(const char *config_json, QueueSize &size, std::string &e
         return true;
     };
     return number("max_messages", 1, 65536, size.max_messages) &&
-           number("message_size", long(kMinMessageSize), 16L * 1024 * 1024, size.message_size);
+           number("message_size", kFloorMessageSize, 16L * 1024 * 1024, size.message_size);
 }
 
 int create_queue(const std::string &name, int oflag, mode_t mode, QueueSize want, std::string &error) {
@@ -74,20 +81,21 @@ int create_queue(const std::string &name, int oflag, mode_t mode, QueueSize want
         rc = try_create(name, oflag, mode, size);
     }
     // RLIMIT_MSGQUEUE exhausted (EMFILE) or kernel memory short (ENOMEM):
-    // a smaller queue still works, fragments are just smaller or fewer.
-    // Down to kFloorMessageSize x 2 (well under 1 KiB of the budget): slow for
-    // big frames, but a client that can connect slowly beats one that cannot.
-    while ((rc == -EMFILE || rc == -ENOMEM) && (size.message_size > kFloorMessageSize || size.max_messages > 2)) {
-        if (size.message_size > 1024 || (size.max_messages <= 2 && size.message_size > kFloorMessageSize))
-            size.message_size = std::max(long(kFloorMessageSize), size.message_size / 2);
-        else
-            size.max_messages = std::max(2L, size.max_messages / 2);
+    // a smaller queue still works, messages are just smaller or fewer. Down
+    // to the floor (1 x 64 bytes, ~160 bytes of the budget): slow, but a
+    // client that connects slowly beats one that cannot connect at all.
+    while (rc == -EMFILE || rc == -ENOMEM) {
+        QueueSize smaller = next_smaller(size);
+        if (smaller.max_messages == size.max_messages && smaller.message_size == size.message_size) break;
+        size = smaller;
         rc = try_create(name, oflag, mode, size);
     }
     if (rc < 0) {
         if (rc == -EMFILE)
             error = "cannot create message queue " + name +
-                    ": the per-user message queue memory (RLIMIT_MSGQUEUE, ulimit -q) is used up";
+                    ": the per-user message queue memory (RLIMIT_MSGQUEUE, ulimit -q, " + limit_text() +
+                    ") is used up, not even a " + std::to_string(queue_budget_bytes(size)) +
+                    "-byte queue fits; other processes of this user hold it (ls /dev/mqueue)";
         else if (rc == -ENOSPC)
             error = "cannot create message queue " + name +
                     ": the system-wide number of queues (/proc/sys/fs/mqueue/queues_max) is reached";

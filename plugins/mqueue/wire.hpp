@@ -1,6 +1,6 @@
 // The few fixed-layout messages of the mqueue transport's own handshake.
 // Everything else on a connection's queues is the hub's frame stream, cut
-// into fragments (fragmenter.hpp). Host byte order: both ends run on one host.
+// packed into queue messages (packer.hpp). Host byte order: both ends run on one host.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 namespace ipchub::mq {
 
 constexpr uint32_t kWireMagic = 0x514d5049; // "IPMQ" little-endian
-constexpr uint16_t kWireVersion = 1;
+constexpr uint16_t kWireVersion = 2; // 2: packed byte stream (1: one frame per message chain)
 
 // Sent by a client on the registration queue after it created its two
 // queues. One message, far below any queue's message size, so concurrent

@@ -2,13 +2,14 @@
 // ways with socket, a subscriber killed while traffic flows, a killed hub,
 // no hub at all, many clients registering at once, and that queued data is
 // never overtaken by the end of a connection (the priority decision, see
-// docs/transports/mqueue.md).
+// docs/transports/mqueue.md), and a client without any queue budget.
 #include "harness.hpp"
 
 #include <doctest/doctest.h>
 
 #include <dirent.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -158,6 +159,8 @@ TEST_CASE("mqueue: kill -9 of the hub ends a blocked subscriber with an error, a
     CHECK(pub.wait() == 3);
     CHECK(itest::now_ms() - t1 < 2000);
     CHECK(pub.err().find("no hub is running for instance '" + sb.instance() + "'") != std::string::npos);
+    CHECK(pub.err().find("left over from a hub that died") != std::string::npos);
+    CHECK(instance_queues(sb).size() == 1); // it made no queues of its own
     // A new hub of the instance takes over and sweeps what the dead one left.
     sb.start_hub();
     auto sub2 = sb.subscriber("mqueue", "lonely", {"--count", "1"});
@@ -181,10 +184,13 @@ TEST_CASE("mqueue: no hub running: clear error, exit code 3, quickly") {
 }
 
 TEST_CASE("mqueue: many clients register at once") {
+    // Concurrent registrations on one queue, each client creating its own
+    // pair of queues. The per-user queue budget (RLIMIT_MSGQUEUE) is shared
+    // with every other test running at the same time: when it runs short,
+    // later clients get smaller queues (down to ~160 bytes) and still work,
+    // so this test does not depend on what others hold.
     Sandbox sb("mq-many");
     sb.start_hub();
-    // More queues than the default per-user budget (RLIMIT_MSGQUEUE) holds at
-    // full size: later clients get smaller queues and still work.
     const int n = 8;
     std::vector<itest::Process> subs;
     for (int i = 0; i < n; ++i)
@@ -197,8 +203,33 @@ TEST_CASE("mqueue: many clients register at once") {
     CHECK(pub.out() == "Published (" + std::to_string(n) + " subscribers)\n");
     for (auto &s : subs) {
         CHECK(s.wait() == 0);
-        CHECK(s.out().size() == std::string("[many] ").size() + big.size() + 1);
+        CHECK((s.out() == "[many] " + big + "\n"));
     }
+    stop_hub_and_check_clean(sb);
+}
+
+TEST_CASE("mqueue: no queue budget at all: a clear error, no leftovers") {
+    // RLIMIT_MSGQUEUE 0 for the client alone: not even the smallest queue
+    // fits, whatever other processes hold (the limit is checked against the
+    // creating process's own rlimit).
+    if (::access("/usr/bin/prlimit", X_OK) != 0) {
+        MESSAGE("skipped: /usr/bin/prlimit (util-linux) is not installed");
+        return;
+    }
+    Sandbox sb("mq-nobudget");
+    sb.start_hub();
+    auto pub = sb.run({"/usr/bin/prlimit", "--msgqueue=0", itest::bin("myipcpub"), "--backend", "mqueue", "--channel", "x",
+                       "--message", "hi"});
+    CHECK(pub.wait() != 0);
+    CHECK(pub.err().find("RLIMIT_MSGQUEUE") != std::string::npos);
+    CHECK(pub.err().find("is used up") != std::string::npos);
+    CHECK(instance_queues(sb).size() == 1); // the hub's registration queue only
+    // The hub is unaffected.
+    auto sub = sb.subscriber("mqueue", "x", {"--count", "1"});
+    auto pub2 = sb.publisher("mqueue", "x", {"--message", "fine"});
+    CHECK(pub2.wait() == 0);
+    CHECK(sub.wait() == 0);
+    CHECK(sub.out() == "[x] fine\n");
     stop_hub_and_check_clean(sb);
 }
 

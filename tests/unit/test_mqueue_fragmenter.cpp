@@ -1,6 +1,8 @@
-// mqueue transport: cutting frames into queue messages and reading them back
-// (plugins/mqueue/fragmenter.hpp; pure logic, no queues).
-#include "../../plugins/mqueue/fragmenter.hpp"
+// mqueue transport: packing the byte stream into queue messages, reading it
+// back, and the queue size ladder under a short budget
+// (plugins/mqueue/packer.hpp, queue_open.hpp; pure logic, no queues).
+#include "../../plugins/mqueue/packer.hpp"
+#include "../../plugins/mqueue/queue_open.hpp"
 
 #include <doctest/doctest.h>
 
@@ -23,118 +25,152 @@ std::vector<uint8_t> pattern(size_t n, unsigned seed) {
 
 using Message = std::vector<uint8_t>;
 
-// Fragments a frame the way both halves send it.
-std::vector<Message> fragment(const std::vector<uint8_t> &frame, size_t msg_size) {
+// Packs frames the way both halves send them; `room` messages fit before the
+// queue is "full" (then sending resumes with a fresh cursor over the rest,
+// as after a short hub_send).
+std::vector<Message> pack(const std::vector<std::vector<uint8_t>> &frames, size_t msg_size) {
+    std::vector<iovec> iov;
+    for (const auto &f : frames) iov.push_back({const_cast<uint8_t *>(f.data()), f.size()});
     std::vector<Message> out;
-    size_t off = 0;
-    do {
+    IovCursor cur(iov.data(), iov.size());
+    while (!cur.done()) {
         Message m(msg_size);
         size_t taken = 0;
-        size_t len = build_fragment(frame.data() + off, frame.size() - off, m.data(), msg_size, &taken);
+        size_t len = build_data(cur, m.data(), msg_size, &taken);
         REQUIRE(len <= msg_size);
         REQUIRE(len == taken + kTrailerSize);
+        REQUIRE(taken > 0);
         m.resize(len);
         out.push_back(std::move(m));
-        off += taken;
-    } while (off < frame.size());
+        cur.advance(taken);
+    }
     return out;
 }
 
-// Reads messages back into frames: concatenation, split at `end`.
-std::vector<std::vector<uint8_t>> reassemble(const std::vector<Message> &messages, Reassembler &r) {
-    std::vector<std::vector<uint8_t>> frames;
-    std::vector<uint8_t> current;
+std::vector<uint8_t> concat(const std::vector<std::vector<uint8_t>> &frames) {
+    std::vector<uint8_t> all;
+    for (const auto &f : frames) all.insert(all.end(), f.begin(), f.end());
+    return all;
+}
+
+// Reads messages back: concatenation of the data payloads.
+std::vector<uint8_t> unpack(const std::vector<Message> &messages) {
+    std::vector<uint8_t> stream;
     for (const auto &m : messages) {
-        Reassembler::Piece p{};
-        REQUIRE(r.accept(m.data(), m.size(), p));
-        REQUIRE((p.kind == Kind::more || p.kind == Kind::end));
-        current.insert(current.end(), m.begin(), m.begin() + long(p.len));
-        if (p.kind == Kind::end) {
-            frames.push_back(std::move(current));
-            current.clear();
-        }
+        Piece p{};
+        REQUIRE(classify(m.data(), m.size(), p));
+        REQUIRE(p.kind == Kind::data);
+        stream.insert(stream.end(), m.begin(), m.begin() + long(p.len));
     }
-    CHECK(current.empty());
-    return frames;
+    return stream;
 }
 
 } // namespace
 
-TEST_CASE("mqueue: fragments and reassembles frames of every edge size") {
+TEST_CASE("mqueue: packs frames of every edge size into full messages and reads them back") {
     const size_t frame_sizes[] = {0, 1, 8191, 8192, 8193, 65536, 1048576};
-    const size_t message_sizes[] = {64, 100, 1024, 8192};
+    const size_t message_sizes[] = {64, 100, 1024, 4096, 8192};
     for (size_t msg_size : message_sizes) {
         for (size_t size : frame_sizes) {
             CAPTURE(msg_size);
             CAPTURE(size);
-            auto frame = pattern(size, unsigned(size + msg_size));
-            auto messages = fragment(frame, msg_size);
-            CHECK(messages.size() == fragment_count(size, msg_size));
-            // Every fragment but the last is full: no wasted messages.
+            std::vector<std::vector<uint8_t>> frames = {pattern(size, unsigned(size + msg_size))};
+            auto messages = pack(frames, msg_size);
+            CHECK(messages.size() == (size + data_capacity(msg_size) - 1) / data_capacity(msg_size));
+            // Every message but the last is full: no wasted messages.
             for (size_t i = 0; i + 1 < messages.size(); ++i) CHECK(messages[i].size() == msg_size);
-            Reassembler r;
-            auto frames = reassemble(messages, r);
-            REQUIRE(frames.size() == 1);
-            CHECK(frames[0] == frame);
-            CHECK(r.frames() == 1);
-            CHECK_FALSE(r.mid_frame());
+            CHECK(unpack(messages) == frames[0]);
         }
     }
 }
 
-TEST_CASE("mqueue: fragment counts at the boundaries of a message") {
-    // 8192-byte messages carry 8191 frame bytes (one trailer byte).
-    CHECK(fragment_capacity(8192) == 8191);
-    CHECK(fragment_count(0, 8192) == 1);
-    CHECK(fragment_count(1, 8192) == 1);
-    CHECK(fragment_count(8191, 8192) == 1);
-    CHECK(fragment_count(8192, 8192) == 2);
-    CHECK(fragment_count(8193, 8192) == 2);
-    CHECK(fragment_count(1048576, 8192) == 129);
-    CHECK(fragment_count(1048576 + 24 + 64, 8192) == 129);
+TEST_CASE("mqueue: many small frames share a message, in order, with their bytes intact") {
+    std::vector<std::vector<uint8_t>> frames;
+    for (unsigned i = 0; i < 1000; ++i) frames.push_back(pattern(24 + i % 50, i));
+    frames.push_back({}); // empty iovecs anywhere are skipped
+    frames.insert(frames.begin() + 3, std::vector<uint8_t>{});
+    auto all = concat(frames);
+    auto messages = pack(frames, 4096);
+    CHECK(messages.size() == (all.size() + 4094) / 4095); // packed, not one message per frame
+    CHECK(unpack(messages) == all);
 }
 
-TEST_CASE("mqueue: a stream of frames keeps order and boundaries") {
-    std::vector<std::vector<uint8_t>> sent;
-    std::vector<Message> wire;
+TEST_CASE("mqueue: a stream of mixed frames keeps order across message borders") {
+    std::vector<std::vector<uint8_t>> frames;
     const size_t sizes[] = {24, 8193, 0, 1, 300, 65536, 8191, 2};
     unsigned seed = 1;
-    for (size_t s : sizes) {
-        sent.push_back(pattern(s, seed++));
-        for (auto &m : fragment(sent.back(), 256)) wire.push_back(std::move(m));
-    }
-    Reassembler r;
-    CHECK(reassemble(wire, r) == sent);
-    CHECK(r.frames() == sent.size());
+    for (size_t s : sizes) frames.push_back(pattern(s, seed++));
+    CHECK(unpack(pack(frames, 256)) == concat(frames));
 }
 
-TEST_CASE("mqueue: control messages are told apart and may not cut a frame") {
+TEST_CASE("mqueue: a cursor moves only past what was sent") {
+    auto a = pattern(10, 1), b = pattern(5, 2);
+    iovec iov[2] = {{a.data(), a.size()}, {b.data(), b.size()}};
+    IovCursor cur(iov, 2);
+    uint8_t msg[8];
+    size_t taken = 0;
+    // Built but "not sent" (queue full): building again gives the same bytes.
+    build_data(cur, msg, sizeof msg, &taken);
+    CHECK(taken == 7);
+    Message first(msg, msg + taken);
+    build_data(cur, msg, sizeof msg, &taken);
+    CHECK(Message(msg, msg + taken) == first);
+    cur.advance(taken);
+    build_data(cur, msg, sizeof msg, &taken);
+    CHECK(taken == 7); // 3 bytes of a, 4 of b
+    CHECK(Message(msg, msg + 3) == Message(a.begin() + 7, a.end()));
+    cur.advance(taken);
+    CHECK_FALSE(cur.done());
+    build_data(cur, msg, sizeof msg, &taken);
+    CHECK(taken == 1);
+    cur.advance(taken);
+    CHECK(cur.done());
+}
+
+TEST_CASE("mqueue: control messages are told apart from data") {
     uint8_t msg[kMinMessageSize];
-    Reassembler r;
-    Reassembler::Piece p{};
+    Piece p{};
     uint32_t body = 0xdeadbeef;
     size_t len = build_control(Kind::welcome, &body, sizeof body, msg);
-    REQUIRE(r.accept(msg, len, p));
+    REQUIRE(classify(msg, len, p));
     CHECK(p.kind == Kind::welcome);
     CHECK(p.len == sizeof body);
-
-    // A goodbye after a complete frame is fine ...
-    auto frame = pattern(200, 7);
-    for (auto &m : fragment(frame, 64)) REQUIRE(r.accept(m.data(), m.size(), p));
     len = build_control(Kind::goodbye, nullptr, 0, msg);
-    CHECK(r.accept(msg, len, p));
+    REQUIRE(classify(msg, len, p));
     CHECK(p.kind == Kind::goodbye);
-
-    // ... in the middle of one it is a broken stream.
-    auto first = fragment(frame, 64).front();
-    REQUIRE(r.accept(first.data(), first.size(), p));
-    CHECK(p.kind == Kind::more);
-    CHECK(r.mid_frame());
-    CHECK_FALSE(r.accept(msg, len, p));
-
+    CHECK(p.len == 0);
     // Empty messages and unknown trailers are not ours.
-    Reassembler fresh;
-    CHECK_FALSE(fresh.accept(msg, 0, p));
+    CHECK_FALSE(classify(msg, 0, p));
     uint8_t junk[2] = {'x', 0x7f};
-    CHECK_FALSE(fresh.accept(junk, sizeof junk, p));
+    CHECK_FALSE(classify(junk, sizeof junk, p));
+}
+
+TEST_CASE("mqueue: the default queues leave room for many clients in the default budget") {
+    const long budget = 819200; // RLIMIT_MSGQUEUE default
+    long per_client = 2 * queue_budget_bytes(QueueSize{});
+    CHECK(budget / per_client >= 20); // >= 16 clients plus headroom for others
+}
+
+TEST_CASE("mqueue: a short budget shrinks a queue step by step down to a floor") {
+    for (QueueSize start : {QueueSize{}, QueueSize{10, 8192}, QueueSize{65536, 16 * 1024 * 1024}, QueueSize{1, 64}}) {
+        CAPTURE(start.max_messages);
+        CAPTURE(start.message_size);
+        QueueSize s = start;
+        int steps = 0;
+        for (;;) {
+            QueueSize next = next_smaller(s);
+            if (next.max_messages == s.max_messages && next.message_size == s.message_size) break;
+            // Every step about halves the cost (the per-slot overhead stays)
+            // and stays usable.
+            CHECK(queue_budget_bytes(next) < queue_budget_bytes(s));
+            CHECK(queue_budget_bytes(next) * 2 <= queue_budget_bytes(s) + 2 * 96 * s.max_messages);
+            CHECK(next.max_messages >= 1);
+            CHECK(next.message_size >= long(kMinMessageSize));
+            s = next;
+            REQUIRE(++steps < 64);
+        }
+        CHECK(s.max_messages == kFloorMessages);
+        CHECK(s.message_size == kFloorMessageSize);
+        CHECK(queue_budget_bytes(s) <= 200);
+    }
 }
