@@ -20,8 +20,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo
-echo "==> starting the hub (instance $IPCHUB_INSTANCE)"
-"$BIN/myipchub" >"$WORK/hub.out" 2>"$WORK/hub.err" &
+echo "==> starting the hub (instance $IPCHUB_INSTANCE), with one child on the pipe transport"
+"$BIN/myipchub" --spawn "myipcsub --backend pipe --channel demo --count 3" >"$WORK/hub.out" 2>"$WORK/hub.err" &
 HUB=$!
 for _ in $(seq 100); do grep -q "Listening" "$WORK/hub.out" 2>/dev/null && break; sleep 0.05; done
 cat "$WORK/hub.out"
@@ -37,9 +37,12 @@ for b in $BACKENDS; do
     echo "    $(cat "$WORK/sub-$b.err")"
 done
 
+for _ in $(seq 100); do grep -q "Subscribed to \[demo\] via pipe" "$WORK/hub.err" 2>/dev/null && break; sleep 0.05; done
+echo "    (the hub's child) $(grep -o "Subscribed to \[demo\] via pipe.*" "$WORK/hub.err")"
+
 echo
-echo "==> publishing three lines over the socket transport"
-printf 'Hello World\nbinary-safe, any size up to 1 MiB\nbye\n' | tee /dev/stderr | "$BIN/myipcpub" --backend socket --channel demo
+echo "==> publishing three lines over the socket transport: Hello World / binary-safe, any size / bye"
+printf 'Hello World\nbinary-safe, any size up to 1 MiB\nbye\n' | "$BIN/myipcpub" --backend socket --channel demo
 
 echo
 for b in $BACKENDS; do
@@ -50,11 +53,14 @@ for b in $BACKENDS; do
     sed 's/^/    /' "$WORK/sub-$b.out"
 done
 
+echo "==> the pipe child (its stdout reaches the hub's log):"
+grep "pipe: spawn-1: " "$WORK/hub.err" | sed 's/^.*pipe: /    pipe: /'
+
 echo
 echo "==> stopping the hub with SIGTERM"
 kill -TERM "$HUB"
 wait "$HUB"
 HUB=
-sed 's/^/    /' "$WORK/hub.err"
+grep -v "pipe: spawn-1" "$WORK/hub.err" | sed 's/^/    /'
 left=$(ls -A "$WORK/run" 2>/dev/null; ls /dev/shm /dev/mqueue 2>/dev/null | grep "$IPCHUB_INSTANCE" || true)
 if [ -z "$left" ]; then echo "==> nothing left behind (runtime dir, /dev/shm, /dev/mqueue are clean)"; else echo "left behind: $left"; exit 1; fi
