@@ -85,6 +85,7 @@ uint64_t EventLoop::now_ms() {
 }
 
 int64_t EventLoop::add_timer(uint32_t delay_ms, bool repeat, Task task) {
+    if (repeat && delay_ms == 0) delay_ms = 1; // a 0 ms period would never let run_timers return
     int64_t id = next_timer_++;
     uint64_t due = now_ms() + delay_ms;
     deadlines_.emplace(due, id);

@@ -356,7 +356,9 @@ int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
             continue;
         }
         if (errno == EINTR) continue;
-        if (errno != EAGAIN) return taken_total ? taken_total : -errno;
+        if (errno != EAGAIN && !taken_total) return -errno;
+        // Full (or failing after a partial send): the write watch brings the
+        // hub back for the rest, and a failing queue reports its error then.
         set_write_watch(c, true);
         break;
     }

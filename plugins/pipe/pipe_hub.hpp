@@ -71,7 +71,8 @@ struct PipeHub {
     std::string bin_dir;
     std::vector<std::unique_ptr<Child>> children;
     std::unordered_set<PipeConn *> conns;
-    bool stopping = false;
+    bool stopping = false;    // hub_stop: no restarts
+    bool terminating = false; // hub_cleanup: children were sent SIGTERM
     long long stop_started_ms = 0;
     unsigned char buffer[kReadBuffer];
 };
@@ -89,7 +90,8 @@ void conn_child_exited(PipeConn *c); // read what is left, then conn_closed
 
 // ---- supervisor.cpp: processes ----
 void start_children(PipeHub *h);
-void stop_children(PipeHub *h);        // hub_stop: SIGTERM, no more restarts
+void stop_children(PipeHub *h);        // hub_stop: no more restarts (children keep running)
+void terminate_children(PipeHub *h);   // hub_cleanup: SIGTERM to every child
 void wait_for_children(PipeHub *h);    // hub_cleanup: bounded wait, SIGKILL, reap all
 
 } // namespace ipchub::pipe

@@ -205,12 +205,23 @@ void start_children(PipeHub *h) {
 }
 
 void stop_children(PipeHub *h) {
+    // hub_stop: no more restarts. The children keep running (and reading)
+    // while the hub drains their backlogs and tells them it shuts down; they
+    // are signalled in hub_cleanup (terminate_children).
     if (h->stopping) return;
     h->stopping = true;
-    h->stop_started_ms = monotonic_ms();
     for (auto &c : h->children) {
         if (c->restart_timer > 0) h->host->cancel_timer(h->host, c->restart_timer);
         c->restart_timer = 0;
+    }
+}
+
+void terminate_children(PipeHub *h) {
+    stop_children(h);
+    if (h->terminating) return;
+    h->terminating = true;
+    h->stop_started_ms = monotonic_ms();
+    for (auto &c : h->children) {
         if (c->pid > 0) {
             log(h, IPCHUB_LOG_INFO, "stopping " + who(*c) + " with SIGTERM");
             signal_child(*c, SIGTERM);
@@ -219,7 +230,7 @@ void stop_children(PipeHub *h) {
 }
 
 void wait_for_children(PipeHub *h) {
-    stop_children(h); // no-op after hub_stop
+    terminate_children(h);
     long long deadline = h->stop_started_ms + h->config.stop_timeout_ms;
     bool killed = false;
     for (;;) {

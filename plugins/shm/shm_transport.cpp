@@ -400,6 +400,10 @@ void hub_stop(void *state) {
 
 int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
     auto *c = static_cast<Conn *>(conn);
+    // The client is gone (its socket hung up): nobody will ever read this
+    // ring, so a backlog waiting for room would wait for ever. Say so; the
+    // hub then closes the connection.
+    if (c->hung_up) return -EPIPE;
     shm::Ring &ring = c->seg.to_client;
     size_t total = 0;
     for (size_t i = 0; i < iovcnt; ++i) total += iov[i].iov_len;

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <optional>
 
 namespace ipchub {
@@ -22,7 +23,8 @@ namespace {
 constexpr size_t kBatchBytes = 64 * 1024; // publish_nowait sends once this much is queued
 constexpr size_t kRecvChunk = 256 * 1024;
 constexpr size_t kMaxIov = 64;
-constexpr int kSendSliceMs = 100; // while blocked sending, drain what the hub sends us this often
+constexpr int kSendSliceMs = 100;   // while blocked sending, drain what the hub sends us this often
+constexpr int kCloseFlushMs = 5000; // how long destroying a Client may spend handing over unsent messages
 
 std::string errno_text(int64_t rc) { return std::strerror(int(-rc)); }
 } // namespace
@@ -45,7 +47,14 @@ struct Client::Impl {
     // message that arrived before it was handed out: nothing is lost.
     std::optional<Error> closed_error;
 
+    std::optional<Error> deferred_refusal; // an ERROR that arrived with another request's reply
+
     void raise_if_closed() {
+        if (deferred_refusal) {
+            Error e = *deferred_refusal;
+            deferred_refusal.reset();
+            throw e;
+        }
         if (closed_error) throw *closed_error;
     }
 
@@ -77,13 +86,25 @@ struct Client::Impl {
         if (n == 0) return false;
         std::string error;
         uint32_t error_code = 0;
+        uint64_t error_id = 0;
+        std::exception_ptr handler_error;
         bool ok = reader.feed(chunk.data(), size_t(n), [&](const FrameView &f) {
             const auto *payload = reinterpret_cast<const uint8_t *>(f.payload.data());
             switch (f.header.type) {
             case IPCHUB_DATA:
                 if (direct) {
                     ++delivered;
-                    (*direct)(f.channel, f.payload, f.header.id);
+                    // A throwing handler must not cut the stream in the middle
+                    // of a chunk: finish reassembly, rethrow afterwards.
+                    if (!handler_error) {
+                        try {
+                            (*direct)(f.channel, f.payload, f.header.id);
+                        } catch (...) {
+                            handler_error = std::current_exception();
+                        }
+                    } else {
+                        inbox.push_back(Message{std::string(f.channel), std::string(f.payload), f.header.id});
+                    }
                 } else {
                     inbox.push_back(Message{std::string(f.channel), std::string(f.payload), f.header.id});
                 }
@@ -91,6 +112,7 @@ struct Client::Impl {
             case IPCHUB_ERROR:
                 if (f.payload.size() >= 4) error_code = get_u32(payload);
                 error = f.payload.size() >= 4 ? std::string(f.payload.substr(4)) : "unspecified error";
+                error_id = f.header.id;
                 if (f.header.id == wait_id) reply.done = true;
                 break;
             default: // HELLO, ACK, STATS answers
@@ -101,6 +123,7 @@ struct Client::Impl {
                 break;
             }
         });
+        if (handler_error) std::rethrow_exception(handler_error);
         if (!ok) {
             broken = true;
             throw Error(Error::Kind::io, "garbled data from the hub: " + reader.error());
@@ -113,14 +136,28 @@ struct Client::Impl {
                 if (inbox.empty() && !delivered) throw *closed_error;
                 return true;
             }
-            throw Error(Error::Kind::refused, "the hub refused: " + error);
+            Error refusal(Error::Kind::refused, "the hub refused: " + error);
+            // An ERROR about an earlier streamed frame must not pose as the
+            // answer to the request we wait for (whose reply may be right
+            // here): report it with the next call instead.
+            if (error_id != wait_id && reply.done) {
+                deferred_refusal = refusal;
+                return true;
+            }
+            throw refusal;
         }
         return true;
     }
 
-    void send_all() {
+    // Hands every queued frame to the transport. `max_wait_ms` < 0: as long as
+    // it takes (the hub may be pausing us while a subscriber catches up).
+    void send_all(int max_wait_ms = -1) {
         Reply ignored;
+        auto start = std::chrono::steady_clock::now();
         while (!out.empty()) {
+            if (max_wait_ms >= 0 && std::chrono::steady_clock::now() - start > std::chrono::milliseconds(max_wait_ms))
+                throw Error(Error::Kind::timeout, "could not hand queued messages to the hub within " +
+                                                      std::to_string(max_wait_ms) + " ms");
             iovec iov[kMaxIov];
             size_t offered = 0;
             size_t n = frame_iovecs(out, api().capabilities & IPCHUB_CAP_MESSAGE_BOUNDARIES, iov, kMaxIov, &offered);
@@ -163,7 +200,7 @@ Client &Client::operator=(Client &&) noexcept = default;
 Client::~Client() {
     if (impl_ && !impl_->broken) {
         try {
-            impl_->send_all();
+            impl_->send_all(kCloseFlushMs); // bounded: a destructor must not hang on a paused connection
         } catch (const Error &) {
             // Closing: nobody left to tell.
         }

@@ -136,6 +136,35 @@ TEST_CASE("broker: unsubscribe and disconnect stop delivery") {
     CHECK(fx.ack_count("pub") == 0);
     CHECK(fx.take_frames("a").empty());
     CHECK(fx.broker->connection_count() == 2);
+    // The plugin reported b closed: the hub must not close it a second time.
+    CHECK_FALSE(fx.fakes["b"].closed);
+}
+
+TEST_CASE("broker: a congested subscriber that goes away releases the publisher waiting on it") {
+    Fixture fx(4096);
+    fx.connect("pub");
+    fx.connect("slow");
+    fx.send("slow", IPCHUB_SUBSCRIBE, 0, "x", "");
+    fx.fakes["slow"].accept_limit = fx.fakes["slow"].sent.size();
+    std::string payload(1000, 'p');
+    for (int i = 0; i < 100 && fx.fakes["pub"].receiving; ++i) fx.send("pub", IPCHUB_PUBLISH, 0, "x", payload);
+    REQUIRE_FALSE(fx.fakes["pub"].receiving);
+    fx.broker->closed_by_peer(fx.conns["slow"], ECONNRESET);
+    fx.broker->after_batch();
+    CHECK(fx.fakes["pub"].receiving);
+    CHECK(fx.broker->connection_count() == 1);
+    // And a paused publisher that goes away is simply forgotten.
+    fx.connect("slow2");
+    fx.send("slow2", IPCHUB_SUBSCRIBE, 0, "x", "");
+    fx.fakes["slow2"].accept_limit = fx.fakes["slow2"].sent.size();
+    for (int i = 0; i < 100 && fx.fakes["pub"].receiving; ++i) fx.send("pub", IPCHUB_PUBLISH, 0, "x", payload);
+    REQUIRE_FALSE(fx.fakes["pub"].receiving);
+    fx.broker->closed_by_peer(fx.conns["pub"], 0);
+    fx.broker->after_batch();
+    fx.fakes["slow2"].accept_limit = SIZE_MAX;
+    fx.broker->writable(fx.conns["slow2"]);
+    fx.broker->after_batch(); // must not touch the gone publisher
+    CHECK(fx.broker->connection_count() == 1);
 }
 
 TEST_CASE("broker: a full subscriber backlog pauses the publisher; draining resumes it; nothing is lost") {
