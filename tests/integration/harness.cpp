@@ -235,6 +235,17 @@ Process Sandbox::publisher(const std::string &backend, const std::string &channe
     return p;
 }
 
+ipchub::Client Sandbox::client(const std::string &backend, const std::string &name) const {
+    ipchub::ClientOptions o;
+    o.backend = backend;
+    o.instance = instance_;
+    o.runtime_dir = runtime_dir_;
+    o.config_path = env().at("IPCHUB_CONFIG");
+    o.plugin_dir = env().at("IPCHUB_PLUGIN_DIR");
+    o.name = name;
+    return ipchub::Client::connect(o);
+}
+
 std::vector<std::string> Sandbox::leftovers() const {
     std::vector<std::string> found;
     std::error_code ec;

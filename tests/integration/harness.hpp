@@ -4,6 +4,8 @@
 // instance left behind (files, /dev/shm objects, message queues, processes).
 #pragma once
 
+#include <ipchub/client.hpp>
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -88,6 +90,9 @@ public:
     // myipcpub; returns once it exited (exit code via Process::wait()).
     Process publisher(const std::string &backend, const std::string &channel, const std::vector<std::string> &args,
                       const Process::Options &options = {});
+
+    // A client of this sandbox's hub in the test process, through the public API.
+    ipchub::Client client(const std::string &backend = "socket", const std::string &name = "test") const;
 
     // Everything of this instance still on the machine: files under the
     // runtime dir, /dev/shm and /dev/mqueue names containing the instance,

@@ -35,14 +35,7 @@ std::vector<std::string> hub_backends(const itest::Process &hub) {
 }
 
 std::unique_ptr<ipchub::Client> client(const Sandbox &sb, const std::string &backend) {
-    ipchub::ClientOptions o;
-    o.backend = backend;
-    o.instance = sb.instance();
-    o.runtime_dir = sb.runtime_dir();
-    o.config_path = sb.env().at("IPCHUB_CONFIG");
-    o.plugin_dir = sb.env().at("IPCHUB_PLUGIN_DIR");
-    o.name = "matrix-" + backend;
-    return std::make_unique<ipchub::Client>(ipchub::Client::connect(o));
+    return std::make_unique<ipchub::Client>(sb.client(backend, "matrix-" + backend));
 }
 
 std::vector<std::string> payloads() {

@@ -36,18 +36,6 @@ TEST_CASE("seed scenario: three subscribers, one publisher, Hello World") {
 }
 
 namespace {
-// A client of the sandbox's hub through the public API, in this process.
-ipchub::Client connect_client(const Sandbox &sb, const std::string &backend = "socket") {
-    ipchub::ClientOptions o;
-    o.backend = backend;
-    o.instance = sb.instance();
-    o.runtime_dir = sb.runtime_dir();
-    o.config_path = sb.env().at("IPCHUB_CONFIG");
-    o.plugin_dir = sb.env().at("IPCHUB_PLUGIN_DIR");
-    o.name = "test";
-    return ipchub::Client::connect(o);
-}
-
 std::string socket_only_config(const Sandbox &sb, const std::string &hub_settings = "") {
     std::string path = sb.dir() + "/socket-only.json";
     itest::write_file(path, R"({"hub": {)" + hub_settings + R"(}, "plugins": [{"name": "socket", "required": true}]})");
@@ -125,10 +113,10 @@ TEST_CASE("socket: 200 concurrent clients each receive every message") {
     sb.start_hub({"--config", socket_only_config(sb)});
     std::vector<ipchub::Client> subs;
     for (int i = 0; i < 200; ++i) {
-        subs.push_back(connect_client(sb));
+        subs.push_back(sb.client());
         subs.back().subscribe("fan");
     }
-    auto pub = connect_client(sb);
+    auto pub = sb.client();
     CHECK(pub.publish("fan", "one") == 200);
     CHECK(pub.publish("fan", "two") == 200);
     for (auto &s : subs) {
@@ -148,7 +136,7 @@ TEST_CASE("socket: 200 concurrent clients each receive every message") {
 TEST_CASE("socket: a client that dies mid-frame or sends garbage does not disturb the others") {
     Sandbox sb("midframe");
     sb.start_hub();
-    auto sub = connect_client(sb);
+    auto sub = sb.client();
     sub.subscribe("t");
     // A raw connection that sends half a frame and disconnects, and one that sends garbage.
     for (const std::string &bytes : {std::string("IH\x01\x04", 4), std::string(64, 'z')}) {
@@ -167,7 +155,7 @@ TEST_CASE("socket: a client that dies mid-frame or sends garbage does not distur
         }
         ::close(fd);
     }
-    auto pub = connect_client(sb);
+    auto pub = sb.client();
     CHECK(pub.publish("t", "fine") == 1);
     auto m = sub.receive(5000);
     REQUIRE(m);
@@ -184,7 +172,7 @@ TEST_CASE("socket: a stopped subscriber pauses the publisher instead of growing 
     auto sub = sb.subscriber("socket", "bp", {"--raw", "--count", std::to_string(kMessages)});
     sub.signal(SIGSTOP);
     std::string payload(1000, 'x');
-    auto pub = connect_client(sb);
+    auto pub = sb.client();
     std::atomic<bool> done{false};
     std::thread producer([&] {
         for (int i = 0; i < kMessages; ++i) pub.publish_nowait("bp", payload);
@@ -214,9 +202,9 @@ TEST_CASE("socket: a stopped subscriber pauses the publisher instead of growing 
 TEST_CASE("client API: a throwing receive_each handler loses and garbles nothing") {
     Sandbox sb("throwing");
     sb.start_hub({"--config", socket_only_config(sb)});
-    auto sub = connect_client(sb);
+    auto sub = sb.client();
     sub.subscribe("t");
-    auto pub = connect_client(sb);
+    auto pub = sb.client();
     for (int i = 0; i < 100; ++i) pub.publish_nowait("t", std::to_string(i));
     CHECK(pub.publish("t", "100") == 1);
     std::vector<std::string> seen;
@@ -308,9 +296,9 @@ TEST_CASE("hub: configuration errors name the file and place; a missing required
 TEST_CASE("client API: receive_each hands over a stream of messages in order") {
     Sandbox sb("each");
     sb.start_hub({"--config", socket_only_config(sb)});
-    auto sub = connect_client(sb);
+    auto sub = sb.client();
     sub.subscribe("s");
-    auto pub = connect_client(sb);
+    auto pub = sb.client();
     for (int i = 0; i < 5000; ++i) pub.publish_nowait("s", std::to_string(i));
     CHECK(pub.publish("s", "last") == 1);
     int next = 0;
