@@ -29,6 +29,18 @@ inline void add_client_options(CLI::App &app, ClientOptions &o) {
                                                  "else ../lib/ipchub/plugins next to the program)");
 }
 
+// Parses the command line like CLI11_PARSE, but with the exit codes the tools
+// document instead of CLI11's own (105, 109, ...): 0 after --help, 2 for any
+// bad option. Returns -1 when the program should go on.
+inline int parse_command_line(CLI::App &app, int argc, char **argv) {
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        return app.exit(e) == 0 ? 0 : 2; // prints the help, or the error and a hint
+    }
+    return -1;
+}
+
 // Prints "<tool>: <message>" on stderr; returns the exit code for the error kind.
 int report(const char *tool, const std::exception &e);
 

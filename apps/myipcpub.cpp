@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
     app.add_flag("-q,--quiet", quiet, "Do not print the delivery count");
     app.footer("Exit status: 0 when every message was published, 1 on a lost connection or refused\n"
                "message, 2 on bad options or configuration, 3 when no hub serves the instance.");
-    CLI11_PARSE(app, argc, argv);
+    if (int rc = ipchub::apps::parse_command_line(app, argc, argv); rc >= 0) return rc;
 
     try {
         auto client = ipchub::Client::connect(o);

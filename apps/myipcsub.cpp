@@ -27,7 +27,7 @@ int main(int argc, char **argv) {
     app.add_flag("-q,--quiet", quiet, "Do not report the subscription on standard error");
     app.footer("Exit status: 0 after --count messages or on SIGINT/SIGTERM, 1 when the hub goes away,\n"
                "2 on bad options or configuration, 3 when no hub serves the instance.");
-    CLI11_PARSE(app, argc, argv);
+    if (int rc = ipchub::apps::parse_command_line(app, argc, argv); rc >= 0) return rc;
 
     struct sigaction sa {};
     sa.sa_handler = on_signal;

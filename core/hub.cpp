@@ -79,6 +79,7 @@ bool Hub::start_transports(const HubConfig &config, const std::string &plugin_di
         params.max_frame_size = uint32_t(std::min<uint64_t>(
             UINT32_MAX, uint64_t(config.hub.max_message_size) + IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX));
         params.file_mode = config.hub.file_mode;
+        params.spin_us = config.hub.spin_us;
         char err[kErrLen] = {};
         std::string who = "plugin '" + t->name() + "' (" + t->plugin->path() + ")";
         if (sweep_first && t->api().sweep) {
@@ -126,6 +127,25 @@ void Hub::export_environment(const std::string &config_path, const std::string &
     ::setenv("IPCHUB_PLUGIN_DIR", plugin_dir.c_str(), 1);
 }
 
+// One spin round (or the last one before sleeping) over every transport
+// that can be polled. > 0: something was handled.
+int Hub::poll_transports(bool sleeping) {
+    int handled = 0;
+    for (auto &t : transports_) {
+        auto poll = t->poller();
+        if (!poll || t->poll_failed) continue;
+        int rc = poll(t->state, sleeping ? 1 : 0);
+        if (rc < 0) {
+            t->poll_failed = true;
+            log_.warn("transport '" + t->name() + "': hub_poll failed (" + std::strerror(-rc) +
+                      "); it is served by its descriptors only from now on");
+        } else {
+            handled += rc;
+        }
+    }
+    return handled;
+}
+
 void Hub::stop_transports() {
     for (auto &t : transports_)
         if (t->started) t->api().hub_stop(t->state);
@@ -165,6 +185,7 @@ int Hub::run() {
         log_.error(e.what());
         return 2;
     }
+    if (options_.spin_us) config.hub.spin_us = *options_.spin_us;
     Endpoint ep;
     try {
         ep = resolve_endpoint(options_.instance, options_.runtime_dir);
@@ -230,6 +251,10 @@ int Hub::run() {
         std::printf("IPC Hub started\nBackends available: %s\nListening for connections...\n", join(names).c_str());
         std::fflush(stdout);
         log_.info("instance '" + instance_ + "' in " + instance_dir_ + ", config " + config_path);
+        if (config.hub.spin_us > 0) {
+            log_.info("spinning up to " + std::to_string(config.hub.spin_us) + " us after activity before sleeping");
+            loop_.set_spin(config.hub.spin_us, [this](bool sleeping) { return poll_transports(sleeping); });
+        }
         loop_.run();
     }
 

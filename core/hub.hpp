@@ -9,6 +9,7 @@
 #include "transport.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ struct HubOptions {
     // are handed to the transport that has IPCHUB_CAP_SPAWNED_CHILDREN (pipe)
     // as extra entries of its config's "children" list.
     std::vector<std::string> spawn;
+    // --spin-us: overrides plugins.json's hub.spin_us when set.
+    std::optional<uint32_t> spin_us;
 };
 
 class Hub {
@@ -41,6 +44,7 @@ public:
 private:
     bool start_transports(const HubConfig &config, const std::string &plugin_dir, bool sweep_first);
     void stop_transports();
+    int poll_transports(bool sleeping);
     void shutdown(const char *why);
     void remove_runtime_dir();
     void export_environment(const std::string &config_path, const std::string &plugin_dir);

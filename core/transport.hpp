@@ -21,6 +21,10 @@ struct Transport {
     void *state = nullptr;
     Hub *hub = nullptr;
     bool started = false;
+    bool poll_failed = false; // hub_poll returned an error once: not called again
+
+    // The plugin's hub_poll (ABI 1.1), or null when it has none.
+    auto poller() const { return IPCHUB_HAS_MEMBER(table, ipchub_plugin, hub_poll) ? table->hub_poll : nullptr; }
 
     const ipchub_plugin &api() const { return *table; }
     const std::string &name() const { return label; }

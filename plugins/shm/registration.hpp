@@ -3,7 +3,7 @@
 // SOCK_SEQPACKET: one datagram per message, reliable, connection-oriented).
 //
 //   client -> hub   ClientHello  {magic, layout version, pid}
-//   hub -> client   HubReply     {magic, layout version, status, ring size, text}
+//   hub -> client   HubReply     {magic, layout version, status, spin_us, ring size, text}
 //                   + SCM_RIGHTS [segment fd, doorbell eventfd] when status == 0
 //
 // The segment travels as a descriptor, so its shm name is unlinked before the
@@ -35,7 +35,8 @@ struct HubReply {
     uint32_t magic;
     uint32_t layout_version;
     int32_t status; // 0, or a negative errno: then `text` says why
-    uint32_t reserved;
+    uint32_t spin_us; // the hub's spin setting (0 = do not spin); hubs before it existed sent 0 here
+
     uint64_t ring_bytes;
     char text[240];
 };

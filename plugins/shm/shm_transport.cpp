@@ -13,6 +13,13 @@
 // connection (the "doorbell"), created by the hub and passed to the client
 // with the segment. Either side signals only when the other announced that it
 // sleeps (the ring's *_waiting flags), so a busy stream costs no system call.
+// The doorbell is watched edge-triggered where the host allows it (ABI 1.1),
+// so the hub never reads it: one system call less per wake-up.
+//
+// Spinning (hub setting spin_us > 0, docs/benchmarks.md): the hub polls the
+// rings through hub_poll and keeps its "waiting" flags down while it does, so
+// clients write without ringing; clients learn spin_us in the registration
+// reply and poll their rings as long before they sleep on a semaphore.
 #include <ipchub/plugin.h>
 
 #include "plugin_support.hpp"
@@ -40,6 +47,7 @@ namespace {
 
 using ipchub::plugin::format_error;
 using ipchub::plugin::monotonic_ms;
+using ipchub::plugin::spin_until;
 namespace shm = ipchub::shm;
 
 constexpr uint64_t kDefaultRingBytes = 1024 * 1024;
@@ -116,6 +124,9 @@ struct Hub {
     std::string path;
     uint32_t file_mode = 0600;
     uint64_t ring_bytes = kDefaultRingBytes;
+    uint32_t spin_us = 0;  // the hub's spin setting, passed on to clients
+    bool edge = false;     // the host has IPCHUB_EV_EDGE: doorbells are never read
+    bool spinning = false; // between hub_poll(0) and hub_poll(1): clients need not ring
     int listen_fd = -1;
     unsigned next_segment = 0;
     std::unordered_set<Pending *> pending;
@@ -163,6 +174,7 @@ bool drain(Conn *c, size_t budget, bool *more) {
             return false;
         }
         if (n == 0) {
+            if (h->spinning) return true;                   // hub_poll looks again soon
             if (ring.consumer_prepare_sleep()) return true; // empty; the client rings when it writes
             continue;                                       // data arrived meanwhile
         }
@@ -173,23 +185,34 @@ bool drain(Conn *c, size_t budget, bool *more) {
     return true;
 }
 
+// hub_send came back short: has the client made room since? Then tell the
+// hub (true). Else stay armed: the client rings the doorbell after reading.
+bool check_space(Conn *c) {
+    Hub *h = c->hub;
+    int64_t room = c->seg.to_client.free_space();
+    if (room < 0 || size_t(room) > shm::kRecordHeader) {
+        c->want_space = false;
+        c->seg.to_client.producer_cancel_sleep();
+        h->host->conn_writable(h->host, c->host_conn);
+        return true;
+    }
+    if (!c->seg.to_client.producer_prepare_sleep(shm::kRecordHeader + 1)) {
+        c->want_space = false; // freed between the two looks
+        h->host->conn_writable(h->host, c->host_conn);
+        return true;
+    }
+    return false;
+}
+
 void on_doorbell(void *user, int fd, uint32_t) {
     auto *c = static_cast<Conn *>(user);
     Hub *h = c->hub;
-    uint64_t count;
-    ssize_t r = ::read(fd, &count, sizeof count); // reset; the rings say what happened
-    (void)r;
-    if (c->want_space) {
-        int64_t room = c->seg.to_client.free_space();
-        if (room < 0 || size_t(room) > shm::kRecordHeader) {
-            c->want_space = false;
-            c->seg.to_client.producer_cancel_sleep();
-            h->host->conn_writable(h->host, c->host_conn);
-        } else if (!c->seg.to_client.producer_prepare_sleep(shm::kRecordHeader + 1)) {
-            c->want_space = false; // freed between the two looks
-            h->host->conn_writable(h->host, c->host_conn);
-        }
+    if (!h->edge) { // level-triggered (ABI 1.0 host): reset it, or it fires for ever
+        uint64_t count;
+        ssize_t r = ::read(fd, &count, sizeof count); // the rings say what happened
+        (void)r;
     }
+    if (c->want_space) check_space(c);
     if (!c->receiving) return;
     bool more = false;
     if (!drain(c, kDrainPerWakeup, &more)) return;
@@ -274,6 +297,7 @@ void on_hello(void *user, int fd, uint32_t) {
     reply.magic = shm::kHelloMagic;
     reply.layout_version = shm::kLayoutVersion;
     reply.ring_bytes = h->ring_bytes;
+    reply.spin_us = h->spin_us;
     int fds[2] = {seg_fd, c->doorbell};
     int rc = shm::send_with_fds(fd, &reply, sizeof reply, fds, 2);
     ::close(seg_fd); // our mapping stays; the client has its own descriptor now
@@ -298,7 +322,7 @@ void on_hello(void *user, int fd, uint32_t) {
     }
     h->conns.insert(c);
     h->host->watch_fd(h->host, c->sock, IPCHUB_EV_READ, on_sock, c);
-    h->host->watch_fd(h->host, c->doorbell, IPCHUB_EV_READ, on_doorbell, c);
+    h->host->watch_fd(h->host, c->doorbell, IPCHUB_EV_READ | (h->edge ? IPCHUB_EV_EDGE : 0u), on_doorbell, c);
 }
 
 void on_accept(void *user, int, uint32_t) {
@@ -354,6 +378,8 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
     h->path = shm::registration_path(params->runtime_dir);
     h->file_mode = params->file_mode;
     h->ring_bytes = ring_bytes;
+    if (IPCHUB_HAS_MEMBER(params, ipchub_hub_params, spin_us)) h->spin_us = params->spin_us;
+    h->edge = IPCHUB_ABI_MINOR(host->abi_version) >= 1;
     sockaddr_un addr{};
     if (h->path.size() >= sizeof addr.sun_path) {
         rc = format_error(err, err_len, -ENAMETOOLONG, "socket path %s is longer than %zu bytes; use a shorter --runtime-dir",
@@ -421,6 +447,35 @@ int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
     return taken;
 }
 
+// The hub spins: move what is in the rings without being rung. While it
+// spins the rings' "hub sleeps" flags stay down, so clients write without a
+// system call; before it sleeps they go up again (and a ring that filled in
+// between counts as work, so the hub looks once more instead of sleeping).
+int hub_poll(void *state, int sleeping) {
+    auto *h = static_cast<Hub *>(state);
+    if (!sleeping && !h->spinning) {
+        h->spinning = true;
+        for (Conn *c : h->conns) c->seg.to_hub.consumer_cancel_sleep();
+    }
+    if (sleeping) h->spinning = false;
+    int handled = 0;
+    // drain() may free the connection it drains (a corrupt ring), nothing
+    // else: so step past it before draining.
+    for (auto it = h->conns.begin(); it != h->conns.end();) {
+        Conn *c = *it++;
+        if (c->want_space && check_space(c)) ++handled;
+        if (!c->receiving) continue; // resuming rings the doorbell
+        if (!c->seg.to_hub.empty()) {
+            bool more = false;
+            if (!drain(c, kDrainPerWakeup, &more)) continue;
+            ++handled;
+            if (more || !sleeping) continue;
+        }
+        if (sleeping && !c->seg.to_hub.consumer_prepare_sleep()) ++handled; // written meanwhile
+    }
+    return handled;
+}
+
 void hub_set_receiving(void *, void *conn, int enabled) {
     auto *c = static_cast<Conn *>(conn);
     if (c->receiving == (enabled != 0)) return;
@@ -469,6 +524,7 @@ int sweep(const ipchub_hub_params *params, char *err, size_t err_len) {
 struct Client {
     int sock = -1;
     int doorbell = -1;
+    uint32_t spin_us = 0; // the hub's setting: poll this long before sleeping
     shm::Segment seg;
 };
 
@@ -545,6 +601,7 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
     ::close(fds[0]);
     c->doorbell = fds[1];
     if (rc < 0) return fail(rc, why);
+    c->spin_us = reply.spin_us;
     ::fcntl(c->sock, F_SETFL, ::fcntl(c->sock, F_GETFL) | O_NONBLOCK);
     *conn = c;
     return 0;
@@ -557,6 +614,7 @@ int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int time
     for (size_t i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
     long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
     bool ask_socket = false;
+    bool spun = false; // spin once, right after activity; not after every timed-out slice
     for (;;) {
         if (!hub_alive(c, ask_socket)) return -EPIPE;
         int64_t w = write_available(ring, iov, iovcnt, total, 0, [c] { ring_doorbell(c->doorbell); });
@@ -564,6 +622,14 @@ int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int time
         if (w > 0 || total == 0) return w;
         long long left = deadline < 0 ? kWaitSliceMs : deadline - monotonic_ms();
         if (left <= 0) return hub_alive(c, true) ? 0 : -EPIPE;
+        auto room_or_closed = [&] {
+            int64_t room = ring.free_space();
+            return room < 0 || room > int64_t(shm::kRecordHeader) || c->seg.header->hub_closed.load();
+        };
+        if (!spun) {
+            spun = true;
+            if (spin_until(c->spin_us, room_or_closed)) continue;
+        }
         if (ring.producer_prepare_sleep(shm::kRecordHeader + 1)) {
             int rc = shm::sem_wait_ms(&ring.header()->spaces, int(left < kWaitSliceMs ? left : kWaitSliceMs));
             ring.producer_cancel_sleep();
@@ -577,6 +643,7 @@ int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
     auto *c = static_cast<Client *>(conn);
     shm::Ring &ring = c->seg.to_client;
     long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
+    bool spun = false; // spin once, right after activity; not after every timed-out slice
     for (;;) {
         int64_t n = ring.read_stream(buf, cap);
         if (n < 0) return -EPROTO;
@@ -587,6 +654,10 @@ int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
         long long left = deadline < 0 ? kWaitSliceMs : deadline - monotonic_ms();
         if (left <= 0) return hub_alive(c, true) ? 0 : -EPIPE;
         if (!hub_alive(c, false)) return -EPIPE;
+        if (!spun) {
+            spun = true;
+            if (spin_until(c->spin_us, [&] { return !ring.empty() || c->seg.header->hub_closed.load(); })) continue;
+        }
         if (ring.consumer_prepare_sleep()) {
             int rc = shm::sem_wait_ms(&ring.header()->items, int(left < kWaitSliceMs ? left : kWaitSliceMs));
             ring.consumer_cancel_sleep();
@@ -626,6 +697,7 @@ const ipchub_plugin kPlugin = [] {
     p.client_send = client_send;
     p.client_recv = client_recv;
     p.client_close = client_close;
+    p.hub_poll = hub_poll;
     return p;
 }();
 

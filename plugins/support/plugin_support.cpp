@@ -1,6 +1,7 @@
 #include "plugin_support.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <time.h>
 
 #include <cerrno>
@@ -11,6 +12,37 @@ long long monotonic_ms() {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+namespace {
+long long monotonic_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<long long>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+constexpr unsigned kYieldEvery = 4; // rounds; the hub's loop uses the same rhythm (core/event_loop.cpp)
+} // namespace
+
+bool spin_until(uint32_t spin_us, bool (*ready)(void *), void *arg) {
+    if (spin_us == 0) return false;
+    const long long until = monotonic_ns() + static_cast<long long>(spin_us) * 1000;
+    for (unsigned round = 1;; ++round) {
+        if (ready(arg)) return true;
+        if (monotonic_ns() >= until) return false;
+        if (round == 1 || round % kYieldEvery == 0) // first: let a process on this core take our message
+            ::sched_yield();
+        else
+            cpu_relax();
+    }
 }
 
 int wait_fd(int fd, short events, int timeout_ms) {

@@ -4,6 +4,7 @@
 
 #include <cstdarg>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 
 namespace ipchub::plugin {
@@ -28,5 +29,16 @@ int wait_fd(int fd, short events, int timeout_ms);
 
 // Milliseconds on CLOCK_MONOTONIC.
 long long monotonic_ms();
+
+// Polls `ready()` for up to `spin_us` microseconds, giving the CPU away every
+// few rounds (a spinner on a machine with fewer cores than busy processes
+// would otherwise hold its core for a whole time slice while the process it
+// waits for cannot run). True as soon as ready() is, false when the time is
+// up (or spin_us is 0): then the caller sleeps as usual.
+bool spin_until(uint32_t spin_us, bool (*ready)(void *), void *arg);
+template <typename Ready> bool spin_until(uint32_t spin_us, const Ready &ready) {
+    return spin_until(spin_us, [](void *r) { return bool((*static_cast<const Ready *>(r))()); },
+                      const_cast<void *>(static_cast<const void *>(&ready)));
+}
 
 } // namespace ipchub::plugin

@@ -60,7 +60,8 @@ uint64_t positive(const json &j, const std::string &path, const std::string &at,
 void parse_hub(const json &h, HubConfig &cfg, const std::string &path) {
     const std::string at = "hub";
     for (auto it = h.begin(); it != h.end(); ++it) {
-        static const char *known[] = {"max_message_size", "subscriber_backlog_bytes", "file_mode", "shutdown_drain_ms"};
+        static const char *known[] = {"max_message_size", "subscriber_backlog_bytes", "file_mode", "shutdown_drain_ms",
+                                      "spin_us"};
         bool ok = false;
         for (auto *k : known) ok = ok || it.key() == k;
         if (!ok) fail(path, at + "." + it.key(), "unknown setting");
@@ -78,6 +79,8 @@ void parse_hub(const json &h, HubConfig &cfg, const std::string &path) {
     }
     if (auto *v = member(h, "shutdown_drain_ms", path, at, "a whole number", is_count))
         cfg.hub.shutdown_drain_ms = uint32_t(positive(*v, path, at + ".shutdown_drain_ms", 0, 60000));
+    if (auto *v = member(h, "spin_us", path, at, "a whole number", is_count))
+        cfg.hub.spin_us = uint32_t(positive(*v, path, at + ".spin_us", 0, kMaxSpinUs));
 }
 
 PluginSpec parse_plugin(const json &p, size_t index, const std::string &path) {

@@ -25,7 +25,11 @@ struct HubSettings {
     size_t subscriber_backlog_bytes = 8 * 1024 * 1024; // per connection, before publishers pause
     uint32_t file_mode = 0600;                     // named IPC objects
     uint32_t shutdown_drain_ms = 2000;             // how long stop waits for backlogs to drain
+    // Microseconds the hub (and its shm clients) keep polling after activity
+    // before they sleep: 0 (default) never spins; see docs/benchmarks.md.
+    uint32_t spin_us = 0;
 };
+constexpr uint32_t kMaxSpinUs = 1000000; // a spin longer than a second is a configuration mistake
 
 struct HubConfig {
     std::string path; // where it was read from ("" for built-in text)

@@ -34,6 +34,29 @@ void write_file(const std::string &path, const std::string &bytes) {
     out << bytes;
 }
 
+long cpu_ticks(pid_t pid) {
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto close_paren = stat.rfind(')');
+    if (close_paren == std::string::npos) return 0;
+    std::istringstream fields(stat.substr(close_paren + 2));
+    std::string field;
+    long utime = 0, stime = 0;
+    for (int i = 3; fields >> field; ++i) {
+        if (i == 14) utime = std::stol(field);
+        if (i == 15) {
+            stime = std::stol(field);
+            break;
+        }
+    }
+    return utime + stime;
+}
+
+long long write_syscalls() {
+    std::string io = read_file("/proc/self/io");
+    auto at = io.find("syscw: ");
+    return at == std::string::npos ? -1 : std::stoll(io.substr(at + 7));
+}
+
 long long now_ms() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);

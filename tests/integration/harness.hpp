@@ -19,6 +19,10 @@ std::string bin(const std::string &tool); // path of a built tool
 std::string read_file(const std::string &path);
 void write_file(const std::string &path, const std::string &bytes);
 long long now_ms();
+// CPU time (user + system) a process used so far, in clock ticks (10 ms).
+long cpu_ticks(pid_t pid);
+// Write system calls this process made so far (syscw of /proc/self/io).
+long long write_syscalls();
 
 // Polls `done` every 10 ms until it holds or timeout_ms passes.
 template <typename Pred> bool eventually(Pred done, int timeout_ms = 5000);

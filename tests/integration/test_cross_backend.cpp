@@ -133,33 +133,15 @@ TEST_CASE("cross-backend: fan-out of 10,000 messages to subscribers on every bac
     CHECK(sb.leftovers().empty());
 }
 
-namespace {
-long cpu_ticks(pid_t pid) {
-    std::string stat = itest::read_file("/proc/" + std::to_string(pid) + "/stat");
-    auto close_paren = stat.rfind(')');
-    std::istringstream fields(stat.substr(close_paren + 2));
-    std::string field;
-    long utime = 0, stime = 0;
-    for (int i = 3; fields >> field; ++i) {
-        if (i == 14) utime = std::stol(field);
-        if (i == 15) {
-            stime = std::stol(field);
-            break;
-        }
-    }
-    return utime + stime;
-}
-} // namespace
-
 TEST_CASE("cross-backend: an idle hub with clients of every backend does not poll") {
     Sandbox sb("idle");
     sb.start_hub({"--spawn", itest::bin("myipcsub") + " --backend pipe --channel idle"});
     std::vector<itest::Process> subs;
     for (auto &b : kBackends) subs.push_back(sb.subscriber(b, "idle"));
     REQUIRE(sb.hub().wait_err("Subscribed to [idle] via pipe", 10000));
-    long before = cpu_ticks(sb.hub().pid());
+    long before = itest::cpu_ticks(sb.hub().pid());
     itest::eventually([] { return false; }, 2000); // just wait 2 s
-    long used = cpu_ticks(sb.hub().pid()) - before;
+    long used = itest::cpu_ticks(sb.hub().pid()) - before;
     // One clock tick is 10 ms: a busy-polling hub would use ~200 in 2 s.
     CHECK(used <= 2);
     sb.hub().signal(SIGTERM);

@@ -143,7 +143,8 @@ static const struct {
     void (*future_member_b)(void);
 } s_layout = {
     {TABLE_MEMBERS(IPCHUB_MAKE_ABI_VERSION(IPCHUB_ABI_VERSION_MAJOR, IPCHUB_ABI_VERSION_MINOR + 1),
-                   (uint32_t)(sizeof(ipchub_plugin) + 2 * sizeof(void (*)(void))))},
+                   (uint32_t)(sizeof(ipchub_plugin) + 2 * sizeof(void (*)(void)))),
+     NULL /* hub_poll (1.1): the socket transport has nothing to poll */},
     poison,
     poison,
 };

@@ -118,6 +118,7 @@ static const ipchub_plugin s_table = {
     client_send,
     client_recv,
     client_close,
+    NULL, /* hub_poll */
 };
 
 #if defined(TEST_VARIANT_NOENTRY)

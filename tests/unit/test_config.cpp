@@ -18,7 +18,8 @@ std::string error_of(const std::string &text) {
 
 TEST_CASE("config: a full file") {
     auto cfg = parse_config(R"({
-        "hub": {"max_message_size": 2048, "subscriber_backlog_bytes": 65536, "file_mode": "0660", "shutdown_drain_ms": 10},
+        "hub": {"max_message_size": 2048, "subscriber_backlog_bytes": 65536, "file_mode": "0660", "shutdown_drain_ms": 10,
+                "spin_us": 50},
         "plugins": [
             {"name": "socket", "file": "libipchub-socket.so", "enabled": true, "required": true, "config": {"a": 1}},
             {"name": "fifo", "enabled": false}
@@ -27,6 +28,7 @@ TEST_CASE("config: a full file") {
     CHECK(cfg.hub.subscriber_backlog_bytes == 65536);
     CHECK(cfg.hub.file_mode == 0660);
     CHECK(cfg.hub.shutdown_drain_ms == 10);
+    CHECK(cfg.hub.spin_us == 50);
     REQUIRE(cfg.plugins.size() == 2);
     CHECK(cfg.plugins[0].required);
     CHECK(cfg.plugins[0].config_json == R"({"a":1})");
@@ -41,6 +43,7 @@ TEST_CASE("config: defaults") {
     auto cfg = parse_config(R"({"plugins": [{"name": "socket"}]})", "");
     CHECK(cfg.hub.max_message_size == 1024 * 1024);
     CHECK(cfg.hub.file_mode == 0600);
+    CHECK(cfg.hub.spin_us == 0); // never spin unless asked
     CHECK(cfg.plugins[0].enabled);
     CHECK_FALSE(cfg.plugins[0].required);
     CHECK(cfg.plugins[0].config_json == "{}");
@@ -61,6 +64,10 @@ TEST_CASE("config: wrong types name the key path and what was expected") {
     CHECK(error_of(R"({"plugins": [], "hub": {"max_message_size": -1}})") ==
           "test.json: hub.max_message_size: expected a whole number, got number");
     CHECK(error_of(R"({"plugins": [], "hub": {"file_mode": "rw"}})").find("not an octal mode") != std::string::npos);
+    CHECK(error_of(R"({"plugins": [], "hub": {"spin_us": "fast"}})") ==
+          "test.json: hub.spin_us: expected a whole number, got string");
+    CHECK(error_of(R"({"plugins": [], "hub": {"spin_us": 1000001}})") ==
+          "test.json: hub.spin_us: value 1000001 out of range 0..1000000");
 }
 
 TEST_CASE("config: missing and unknown keys") {

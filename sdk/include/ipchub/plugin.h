@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 #define IPCHUB_ABI_VERSION_MAJOR 1u
-#define IPCHUB_ABI_VERSION_MINOR 0u
+#define IPCHUB_ABI_VERSION_MINOR 1u
 #define IPCHUB_MAKE_ABI_VERSION(major, minor) (((uint32_t)(major) << 16) | (uint32_t)(minor))
 #define IPCHUB_ABI_VERSION IPCHUB_MAKE_ABI_VERSION(IPCHUB_ABI_VERSION_MAJOR, IPCHUB_ABI_VERSION_MINOR)
 #define IPCHUB_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -79,6 +79,15 @@ extern "C" {
 #define IPCHUB_EV_READ 0x1u
 #define IPCHUB_EV_WRITE 0x2u
 #define IPCHUB_EV_HANGUP 0x4u /* reported only: error or hang-up on the descriptor */
+/* Since ABI 1.1, for watch_fd only: edge-triggered. The callback runs once
+ * each time the descriptor becomes ready again (for an eventfd: on every
+ * write), not for as long as it stays ready, so a doorbell need not be read
+ * to stop the callbacks: one system call less per wake-up. The plugin must
+ * then handle everything that is pending in the callback (or make sure
+ * another edge comes). A 1.0 host does not know the bit: use it only when
+ * IPCHUB_ABI_MINOR(host->abi_version) >= 1. Hosts refuse unknown bits with
+ * -EINVAL. */
+#define IPCHUB_EV_EDGE 0x8u
 
 /* Log levels for ipchub_host.log. */
 #define IPCHUB_LOG_ERROR 0
@@ -157,6 +166,11 @@ typedef struct ipchub_hub_params {
     const char *config_json;  /* the plugin's "config" object from plugins.json ("{}" if none) */
     uint32_t max_frame_size;  /* largest frame (header + channel + payload) the hub accepts */
     uint32_t file_mode;       /* mode for named objects the plugin creates (default 0600) */
+    /* Since ABI 1.1. The hub's "spin_us" setting: how long the hub keeps
+     * polling (hub_poll) after activity before it sleeps; 0 = never spins.
+     * A transport whose clients wait in user space (shm) may pass it on to
+     * them so they spin as long before sleeping. */
+    uint32_t spin_us;
 } ipchub_hub_params;
 
 /* Parameters for the client half. Owned by the caller, valid during
@@ -236,6 +250,25 @@ typedef struct ipchub_plugin {
     int64_t (*client_recv)(void *conn, void *buf, size_t cap, int timeout_ms);
     /* Close and free a client connection. */
     void (*client_close)(void *conn);
+
+    /* ---- since ABI 1.1: the host checks IPCHUB_HAS_MEMBER first ---- */
+
+    /* May be NULL (the transport has nothing to poll: every event it needs
+     * arrives on a watched descriptor). Called on the hub thread only when
+     * the hub spins (spin_us > 0): for up to spin_us after its last activity
+     * the hub polls instead of sleeping in epoll, and calls this on every
+     * round. Move whatever is ready (conn_received, conn_writable, ...)
+     * without blocking and preferably without a system call.
+     * `sleeping` = 0 while the spin lasts: the hub is awake, so the
+     * transport may tell its clients they need not wake it (saving them a
+     * system call per message). `sleeping` = 1 once, when the spin ran out
+     * and the hub is about to block: arm whatever wakes it (after which
+     * watched descriptors must fire again for new data) and report anything
+     * that arrived meanwhile. Returns > 0 when it handled something (the
+     * hub then keeps spinning), 0 when there was nothing, or a negative errno
+     * when polling broke (logged; the hub never calls it again, so the
+     * transport's descriptors must be able to wake the hub from then on). */
+    int (*hub_poll)(void *state, int sleeping);
 } ipchub_plugin;
 
 /* The entry point every plugin exports. `host_abi_version` is the hub's
