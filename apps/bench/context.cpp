@@ -4,18 +4,19 @@
 
 namespace bench {
 
-std::vector<std::string> Context::worker_args(const std::string &role, const std::string &backend, uint64_t size) const {
+std::vector<std::string> Context::worker_args(const std::string &role, const std::string &backend,
+                                              const RunSpec &spec) const {
     const Options &o = *options;
     return {self,
             "--worker", role,
             "--backend", backend,
             "--config", installation.config_path,
             "--plugin-dir", installation.plugin_dir,
-            "--messages", std::to_string(o.messages),
+            "--messages", std::to_string(spec.messages),
             "--pings", std::to_string(o.pings),
             "--subscribers", std::to_string(o.subscribers),
             "--timeout", std::to_string(o.timeout_s),
-            "--worker-size", std::to_string(size)};
+            "--worker-size", std::to_string(spec.size)};
 }
 
 std::string log_tail(const std::string &path, size_t lines) {

@@ -60,6 +60,7 @@ int hub_subscriber_main(const Options &o) {
         const std::string pongs = pong_channel(o.channel);
         Stamper answer(kStampSize);
         SequenceTracker tracker(o.messages);
+        WarmupCounter warm{warmup_messages(o.messages, o.size)};
         std::vector<uint64_t> latencies;
         uint64_t warmup = warmup_pings(o.pings);
         latencies.reserve(o.pings);
@@ -83,6 +84,9 @@ int hub_subscriber_main(const Options &o) {
                 if (!first) first = now;
                 last = now;
                 break;
+            case Kind::warm:
+                ++warm.received;
+                break;
             case Kind::end:
                 client.publish_nowait(pongs, answer.make({Kind::end, uint16_t(o.index), s.seq, now}));
                 client.flush();
@@ -93,8 +97,8 @@ int hub_subscriber_main(const Options &o) {
             }
         }
         result.update({{"received", tracker.received()},
-                       {"lost", tracker.lost()},
-                       {"duplicated", tracker.duplicated()},
+                       {"lost", tracker.lost() + warm.missing()},
+                       {"duplicated", tracker.duplicated() + warm.extra()},
                        {"out_of_order", tracker.out_of_order()},
                        {"corrupt", corrupt + tracker.out_of_range()},
                        {"first_recv_ns", first},
@@ -122,6 +126,9 @@ int hub_publisher_main(const Options &o) {
                 if (read_stamp(m.payload.data(), m.payload.size(), s) == Check::ok && s.kind == kind && s.seq == seq) ++got;
             }
         };
+        // Warm-up stream; the first ping's answer proves it was all delivered.
+        for (uint64_t i = 0, n = warmup_messages(o.messages, o.size); i < n; ++i)
+            client.publish_nowait(o.channel, stamper.make({Kind::warm, 0, i, now_ns()}));
         uint64_t total_pings = warmup_pings(o.pings) + o.pings;
         for (uint64_t i = 0; i < total_pings; ++i) {
             client.publish_nowait(o.channel, stamper.make({Kind::ping, 0, i, now_ns()}));
@@ -171,7 +178,7 @@ RunResult measure_hub(Context &ctx, const RunSpec &spec) {
     std::string runtime = o.use_running_hub ? o.runtime_dir : ctx.runtime_base;
     std::string log = prefix + ".log";
     auto worker = [&](const std::string &role, const std::string &backend, const std::string &out) {
-        auto a = ctx.worker_args(role, backend, spec.size);
+        auto a = ctx.worker_args(role, backend, spec);
         a.insert(a.end(), {"--channel", channel, "--out", out});
         if (!instance.empty()) a.insert(a.end(), {"--instance", instance});
         if (!runtime.empty()) a.insert(a.end(), {"--runtime-dir", runtime});
@@ -193,7 +200,8 @@ RunResult measure_hub(Context &ctx, const RunSpec &spec) {
     pid_t hub = -1;
     if (!o.use_running_hub) {
         std::vector<std::string> h{ctx.hub_exe, "--instance", instance, "--runtime-dir", runtime,
-                                   "--config", ctx.installation.config_path, "--plugin-dir", ctx.installation.plugin_dir, "-q"};
+                                   "--config", ctx.installation.config_path, "--plugin-dir", ctx.installation.plugin_dir, "-q",
+                                   "--spin-us", std::to_string(o.spin_us)};
         // Children of the hub see its stdout; keep their output in our log too.
         auto spawn_arg = [&](const std::vector<std::string> &argv) { return shell_quote(argv) + " >>" + shell_quote({log}) + " 2>&1"; };
         if (sub_spawned)

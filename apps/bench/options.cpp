@@ -23,6 +23,8 @@ const char *kFigures =
     "  Latency      one-way time of one message, from the sender's CLOCK_MONOTONIC stamp to its\n"
     "               arrival at the receiver, with exactly one message in flight: the receiver answers\n"
     "               each ping before the next is sent (--pings samples after a short warm-up).\n"
+    "               Before anything is timed, each run streams about 32 MiB of warm-up messages\n"
+    "               (checked for loss like the rest) so start-up costs do not count as speed.\n"
     "               avg = mean, p50 = median, p99 = 99th percentile, max = slowest sample, in microseconds.\n"
     "  lost, duplicated, out of order, corrupt  (FAILED lines; JSON and CSV fields)\n"
     "               messages never received, received twice, received after a later one, or received\n"
@@ -53,9 +55,10 @@ void add_options(CLI::App &app, Options &o) {
     app.add_option("-s,--size", o.sizes, "Payload sizes in bytes, comma-separated (at least 32)")
         ->delimiter(',')
         ->capture_default_str();
-    app.add_option("-n,--messages", o.messages, "Messages per throughput run")
-        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
-        ->capture_default_str();
+    app.add_option("-n,--messages", o.messages,
+                   "Messages per throughput run (default: 1 GiB of payload per size, at least 1,000 and at most "
+                   "1,000,000; 1,000,000 at 1 KiB)")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
     app.add_option("--pings", o.pings, "Latency samples per run (one message in flight)")
         ->check(CLI::Range(uint64_t{1}, uint64_t{10000000}))
         ->capture_default_str();
@@ -64,6 +67,11 @@ void add_options(CLI::App &app, Options &o) {
         ->capture_default_str();
     app.add_option("--timeout", o.timeout_s, "Seconds after which a run that has not finished FAILS")
         ->check(CLI::Range(1u, 86400u))
+        ->capture_default_str();
+    app.add_option("--spin-us", o.spin_us,
+                   "Hub mode: start the hub with --spin-us N, so it (and its shm clients) poll for N microseconds "
+                   "after activity before sleeping; 0 = the default, never spin. Not with --use-running-hub.")
+        ->check(CLI::Range(0u, 1000000u))
         ->capture_default_str();
     app.add_option("--json", o.json_path, "Also write every run as JSON to this file");
     app.add_option("--csv", o.csv_path, "Also write every run as CSV to this file");
@@ -97,6 +105,9 @@ void validate(Options &o) {
                                                      " bytes (sequence number, timestamp and checksum)");
         if (s > (uint64_t{1} << 30)) throw CLI::ValidationError("--size", "sizes above 1 GiB make no sense here");
     }
+    if (o.use_running_hub && o.spin_us)
+        throw CLI::ValidationError("--spin-us", "a running hub spins as it was started; --spin-us applies to the hub "
+                                                "myipcbench starts itself");
     o.default_pairs = o.pairs.empty();
     if (o.pairs.size() == 1 && o.pairs[0] == "none") o.pairs.clear();
     for (auto &p : o.pairs) {

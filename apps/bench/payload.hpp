@@ -20,6 +20,7 @@ enum class Kind : uint8_t {
     data = 2, // throughput stream
     end = 3,  // after the stream: seq = how many data messages were sent
     pong = 4, // the receiver's answer to a ping or an end
+    warm = 5, // warm-up stream before the pings: counted, checked, never timed
 };
 
 // Nanoseconds of CLOCK_MONOTONIC: one clock for every process on the host,

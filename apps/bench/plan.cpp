@@ -42,7 +42,7 @@ Plan make_plan(const Options &o, const Installation &inst) {
             s.subscriber = sub;
             s.subscribers = subscribers;
             s.size = size;
-            s.messages = o.messages;
+            s.messages = o.messages ? o.messages : default_messages(size);
             s.pings = o.pings;
             plan.runs.push_back(s);
         }

@@ -63,7 +63,8 @@ std::string instance_dir(const Options &o) { return o.runtime_dir + "/" + o.inst
 class RawServer {
 public:
     RawServer(const Options &o, Plugin &plugin)
-        : o_(o), plugin_(plugin), tracker_(o.messages), warmup_(warmup_pings(o.pings)) {
+        : o_(o), plugin_(plugin), tracker_(o.messages), warmup_(warmup_pings(o.pings)),
+          warm_{warmup_messages(o.messages, o.size)} {
         latencies_.reserve(o.pings);
         host_.abi_version = IPCHUB_ABI_VERSION;
         host_.struct_size = sizeof host_;
@@ -183,11 +184,14 @@ private:
             if (!first_ns_) first_ns_ = now;
             last_ns_ = now;
             break;
+        case Kind::warm:
+            ++warm_.received;
+            break;
         case Kind::end: {
             LatencySummary lat = summarize(latencies_);
             json r = {{"received", tracker_.received()},
-                      {"lost", tracker_.lost()},
-                      {"duplicated", tracker_.duplicated()},
+                      {"lost", tracker_.lost() + warm_.missing()},
+                      {"duplicated", tracker_.duplicated() + warm_.extra()},
                       {"out_of_order", tracker_.out_of_order()},
                       {"corrupt", corrupt_ + tracker_.out_of_range()},
                       {"first_recv_ns", first_ns_},
@@ -232,6 +236,7 @@ private:
     ByteBuffer out_;
     SequenceTracker tracker_;
     uint64_t warmup_;
+    WarmupCounter warm_;
     std::vector<uint64_t> latencies_;
     uint64_t corrupt_ = 0, first_ns_ = 0, last_ns_ = 0, last_activity_ns_ = now_ns();
     std::string error_;
@@ -267,6 +272,12 @@ public:
 
         Stamper stamper(o_.size);
         uint64_t id = 1;
+        // Warm-up stream; the first ping's echo proves it was all delivered.
+        for (uint64_t i = 0, n = warmup_messages(o_.messages, o_.size); i < n; ++i) {
+            ipchub::append_frame(out_, IPCHUB_PUBLISH, 0, id++, kDataChannel,
+                                 stamper.make({Kind::warm, 0, i, now_ns()}));
+            if (out_.size() >= kBatchBytes) send_all();
+        }
         // Latency: one ping in flight; the server stamps the arrival.
         uint64_t total_pings = warmup_pings(o_.pings) + o_.pings;
         for (uint64_t i = 0; i < total_pings; ++i) {
@@ -390,7 +401,7 @@ RunResult measure_raw(Context &ctx, const RunSpec &spec) {
     std::string server_out = prefix + "-server.json", client_out = prefix + "-client.json";
     std::string log = prefix + ".log";
     auto args = [&](const std::string &role, const std::string &out) {
-        auto a = ctx.worker_args(role, spec.publisher, spec.size);
+        auto a = ctx.worker_args(role, spec.publisher, spec);
         a.insert(a.end(), {"--instance", instance, "--runtime-dir", ctx.runtime_base, "--out", out});
         return a;
     };

@@ -166,8 +166,9 @@ void write_json(const std::string &path, const std::vector<RunResult> &runs, con
               {"schema", 1},
               {"machine", {{"cpus", ::sysconf(_SC_NPROCESSORS_ONLN)}, {"kernel", std::string(u.sysname) + " " + u.release},
                            {"arch", u.machine}}},
-              {"settings", {{"mode", o.mode}, {"messages", o.messages}, {"pings", o.pings}, {"sizes", o.sizes},
-                            {"subscribers", o.subscribers}}},
+              {"settings", {{"mode", o.mode}, {"messages", o.messages ? json(o.messages) : json("by size: see runs")}, {"pings", o.pings}, {"sizes", o.sizes},
+                            {"subscribers", o.subscribers}, {"warmup_messages_per_run", "min(messages, max(16, 32 MiB / size), 100000)"},
+                            {"hub_spin_us", o.use_running_hub ? json(nullptr) : json(o.spin_us)}}},
               {"runs", json::array()}};
     size_t failed = 0;
     for (auto &r : runs) {
