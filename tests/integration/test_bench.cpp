@@ -114,3 +114,27 @@ TEST_CASE("bench: an unknown backend is a usage error") {
     CHECK(q.wait(10000) == 2);
     CHECK(sb.leftovers().empty());
 }
+
+TEST_CASE("bench: --spin-us measures through a spinning hub, losslessly; not with --use-running-hub") {
+    Sandbox sb("bench-spin");
+    std::string json_path = sb.dir() + "/bench.json";
+    auto p = sb.run({itest::bin("myipcbench"), "--mode", "hub", "--backends", "shm,socket", "--messages", "300",
+                     "--pings", "20", "--spin-us", "100", "--json", json_path});
+    int rc = p.wait(60000);
+    INFO("stdout:\n" << p.out() << "\nstderr:\n" << p.err());
+    REQUIRE(rc == 0);
+    json j = read_json(json_path);
+    CHECK(j["settings"]["hub_spin_us"] == 100);
+    CHECK(j["failed"] == 0);
+    for (auto &r : j["runs"]) {
+        INFO(r.dump());
+        CHECK(r["status"] == "ok");
+        CHECK(r["lost"] == 0); // includes the warm-up stream
+        CHECK(r["duplicated"] == 0);
+        CHECK(r["delivered"] == 300 * r["subscribers"].get<int>());
+    }
+    auto bad = sb.run({itest::bin("myipcbench"), "--use-running-hub", "--spin-us", "10"});
+    CHECK(bad.wait(10000) == 2);
+    CHECK(bad.err().find("--spin-us") != std::string::npos);
+    CHECK(sb.leftovers().empty());
+}
