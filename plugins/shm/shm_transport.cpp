@@ -521,6 +521,13 @@ int sweep(const ipchub_hub_params *params, char *err, size_t err_len) {
 
 // ---------------------------------------------------------------- client half
 
+// How long a client call may spin: the hub's setting, but never past the
+// caller's own deadline (`left_ms` < 0: none).
+uint32_t spin_budget(uint32_t spin_us, long long left_ms) {
+    if (left_ms < 0 || uint64_t(left_ms) * 1000 >= spin_us) return spin_us;
+    return uint32_t(left_ms * 1000);
+}
+
 struct Client {
     int sock = -1;
     int doorbell = -1;
@@ -628,7 +635,7 @@ int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int time
         };
         if (!spun) {
             spun = true;
-            if (spin_until(c->spin_us, room_or_closed)) continue;
+            if (spin_until(spin_budget(c->spin_us, deadline < 0 ? -1 : left), room_or_closed)) continue;
         }
         if (ring.producer_prepare_sleep(shm::kRecordHeader + 1)) {
             int rc = shm::sem_wait_ms(&ring.header()->spaces, int(left < kWaitSliceMs ? left : kWaitSliceMs));
@@ -656,7 +663,8 @@ int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
         if (!hub_alive(c, false)) return -EPIPE;
         if (!spun) {
             spun = true;
-            if (spin_until(c->spin_us, [&] { return !ring.empty() || c->seg.header->hub_closed.load(); })) continue;
+            auto data_or_closed = [&] { return !ring.empty() || c->seg.header->hub_closed.load(); };
+            if (spin_until(spin_budget(c->spin_us, deadline < 0 ? -1 : left), data_or_closed)) continue;
         }
         if (ring.consumer_prepare_sleep()) {
             int rc = shm::sem_wait_ms(&ring.header()->items, int(left < kWaitSliceMs ? left : kWaitSliceMs));
