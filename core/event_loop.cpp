@@ -16,7 +16,9 @@ namespace ipchub::core {
 
 namespace {
 constexpr uint64_t kWakeKey = 0;
-constexpr uint32_t kKnownEvents = IPCHUB_EV_READ | IPCHUB_EV_WRITE | IPCHUB_EV_EDGE;
+// HANGUP is reported, never requested, but a 1.0 host ignored it in a request,
+// so it stays accepted (and ignored) for plugins built then.
+constexpr uint32_t kKnownEvents = IPCHUB_EV_READ | IPCHUB_EV_WRITE | IPCHUB_EV_HANGUP | IPCHUB_EV_EDGE;
 // While spinning, give the CPU away on the first round and then every few
 // rounds: on a machine with fewer cores than busy processes a spinner that
 // never yields holds its core for a whole time slice while the process it
@@ -216,7 +218,7 @@ int EventLoop::spin_then_wait(epoll_event *events, int max_events, int max_wait_
             if (n != 0) return n;
         }
         if (quit_) return 0;
-        if (next_timeout(max_wait_ms) == 0) return 0; // a timer is due (or the caller's wait is over)
+        if (next_timeout(max_wait_ms) == 0) return 0; // a timer is due
         if (now_ns() - last_work >= spin_ns) {
             // Arm the transports' wake-ups; whatever slipped in before that
             // is handled and the spin goes on.

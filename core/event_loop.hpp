@@ -54,7 +54,10 @@ public:
     uint32_t spin_us() const { return spin_us_; }
 
     // Waits at most `max_wait_ms` (< 0: until an event or timer), dispatches.
-    // While spinning the wait can exceed max_wait_ms by up to spin_us.
+    // A spin does not count against max_wait_ms: it ends when a descriptor is
+    // ready, a timer is due, quit() was called or spin_us passed without
+    // work, and only then does the max_wait_ms wait begin. Work the spin
+    // finds is handled inside the call.
     void run_once(int max_wait_ms);
     void quit() { quit_ = true; }
     bool quitting() const { return quit_; }

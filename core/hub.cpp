@@ -137,6 +137,7 @@ int Hub::poll_transports(bool sleeping) {
         int rc = poll(t->state, sleeping ? 1 : 0);
         if (rc < 0) {
             t->poll_failed = true;
+            if (!sleeping) (void)poll(t->state, 1); // one chance to re-arm its wake-ups before it is left alone
             log_.warn("transport '" + t->name() + "': hub_poll failed (" + std::strerror(-rc) +
                       "); it is served by its descriptors only from now on");
         } else {

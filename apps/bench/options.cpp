@@ -105,6 +105,8 @@ void validate(Options &o) {
                                                      " bytes (sequence number, timestamp and checksum)");
         if (s > (uint64_t{1} << 30)) throw CLI::ValidationError("--size", "sizes above 1 GiB make no sense here");
     }
+    if (o.mode == "raw" && o.spin_us)
+        throw CLI::ValidationError("--spin-us", "raw mode has no hub to spin; use --mode hub or both");
     if (o.use_running_hub && o.spin_us)
         throw CLI::ValidationError("--spin-us", "a running hub spins as it was started; --spin-us applies to the hub "
                                                 "myipcbench starts itself");

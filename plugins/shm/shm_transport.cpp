@@ -34,8 +34,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -521,19 +523,31 @@ int sweep(const ipchub_hub_params *params, char *err, size_t err_len) {
 
 // ---------------------------------------------------------------- client half
 
-// How long a client call may spin: the hub's setting, but never past the
-// caller's own deadline (`left_ms` < 0: none).
-uint32_t spin_budget(uint32_t spin_us, long long left_ms) {
-    if (left_ms < 0 || uint64_t(left_ms) * 1000 >= spin_us) return spin_us;
-    return uint32_t(left_ms * 1000);
-}
-
 struct Client {
     int sock = -1;
     int doorbell = -1;
-    uint32_t spin_us = 0; // the hub's setting: poll this long before sleeping
+    uint32_t spin_us = 0;          // the hub's setting: poll this long after traffic before sleeping
+    // When bytes last moved either way (CLOCK_MONOTONIC). Atomic: one sender
+    // and one receiver thread may use a connection at the same time.
+    std::atomic<long long> last_traffic_us{0};
     shm::Segment seg;
 };
+
+long long monotonic_us() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<long long>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+// How long a client call may spin: what is left of spin_us since the last
+// traffic (an idle client that calls receive in a loop must not spin on
+// every call), and never past the caller's own deadline (`left_ms` < 0: none).
+uint32_t spin_budget(const Client *c, long long left_ms) {
+    if (c->spin_us == 0) return 0;
+    long long budget = c->spin_us - (monotonic_us() - c->last_traffic_us.load(std::memory_order_relaxed));
+    if (left_ms >= 0 && left_ms * 1000 < budget) budget = left_ms * 1000;
+    return budget > 0 ? uint32_t(budget) : 0;
+}
 
 // Is the hub still there? Reads only memory when it closed us in order; asks
 // the registration socket (EOF = the hub exited or was killed) otherwise.
@@ -621,11 +635,12 @@ int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int time
     for (size_t i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
     long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
     bool ask_socket = false;
-    bool spun = false; // spin once, right after activity; not after every timed-out slice
+    bool spun = false; // spin once per call, and only within spin_us of the last traffic
     for (;;) {
         if (!hub_alive(c, ask_socket)) return -EPIPE;
         int64_t w = write_available(ring, iov, iovcnt, total, 0, [c] { ring_doorbell(c->doorbell); });
         if (w < 0) return -EPROTO;
+        if (w > 0 && c->spin_us) c->last_traffic_us.store(monotonic_us(), std::memory_order_relaxed);
         if (w > 0 || total == 0) return w;
         long long left = deadline < 0 ? kWaitSliceMs : deadline - monotonic_ms();
         if (left <= 0) return hub_alive(c, true) ? 0 : -EPIPE;
@@ -635,7 +650,7 @@ int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int time
         };
         if (!spun) {
             spun = true;
-            if (spin_until(spin_budget(c->spin_us, deadline < 0 ? -1 : left), room_or_closed)) continue;
+            if (spin_until(spin_budget(c, deadline < 0 ? -1 : left), room_or_closed)) continue;
         }
         if (ring.producer_prepare_sleep(shm::kRecordHeader + 1)) {
             int rc = shm::sem_wait_ms(&ring.header()->spaces, int(left < kWaitSliceMs ? left : kWaitSliceMs));
@@ -650,12 +665,13 @@ int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
     auto *c = static_cast<Client *>(conn);
     shm::Ring &ring = c->seg.to_client;
     long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
-    bool spun = false; // spin once, right after activity; not after every timed-out slice
+    bool spun = false; // spin once per call, and only within spin_us of the last traffic
     for (;;) {
         int64_t n = ring.read_stream(buf, cap);
         if (n < 0) return -EPROTO;
         if (n > 0) {
             if (ring.producer_needs_wake()) ring_doorbell(c->doorbell);
+            if (c->spin_us) c->last_traffic_us.store(monotonic_us(), std::memory_order_relaxed);
             return n;
         }
         long long left = deadline < 0 ? kWaitSliceMs : deadline - monotonic_ms();
@@ -664,7 +680,7 @@ int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
         if (!spun) {
             spun = true;
             auto data_or_closed = [&] { return !ring.empty() || c->seg.header->hub_closed.load(); };
-            if (spin_until(spin_budget(c->spin_us, deadline < 0 ? -1 : left), data_or_closed)) continue;
+            if (spin_until(spin_budget(c, deadline < 0 ? -1 : left), data_or_closed)) continue;
         }
         if (ring.consumer_prepare_sleep()) {
             int rc = shm::sem_wait_ms(&ring.header()->items, int(left < kWaitSliceMs ? left : kWaitSliceMs));

@@ -57,6 +57,27 @@ TEST_CASE("spin: with --spin-us every backend still delivers, and an idle hub an
     CHECK(sb.leftovers().empty());
 }
 
+TEST_CASE("spin: a long spin ends: an idle hub and an idle shm subscriber that keeps calling receive sleep") {
+    // myipcsub waits in receive(200 ms) calls, one after another: each call
+    // may spin only for what is left of spin_us since the last message, or
+    // an idle subscriber would spin for ever.
+    Sandbox sb("spin-long");
+    sb.start_hub({"--spin-us", "300000"});
+    auto sub = sb.subscriber("shm", "long");
+    auto pub = sb.publisher("shm", "long", {}, itest::with_stdin("once\n"));
+    CHECK(pub.wait() == 0);
+    CHECK(sub.wait_out("[long] once\n"));
+    itest::eventually([] { return false; }, 1000); // the 0.3 s spin is over
+    long hub_before = itest::cpu_ticks(sb.hub().pid()), sub_before = itest::cpu_ticks(sub.pid());
+    itest::eventually([] { return false; }, 2000);
+    CHECK(itest::cpu_ticks(sb.hub().pid()) - hub_before <= 3); // spinning: ~200
+    CHECK(itest::cpu_ticks(sub.pid()) - sub_before <= 3);
+    sb.hub().signal(SIGTERM);
+    CHECK(sb.hub().wait() == 0);
+    CHECK(sub.wait() == 1);
+    CHECK(sb.leftovers().empty());
+}
+
 TEST_CASE("spin: while the hub spins an shm client publishes without a system call per message") {
     constexpr int kMessages = 2000;
     long long sleeping_hub_writes = 0, spinning_hub_writes = 0;

@@ -66,6 +66,9 @@ TEST_CASE("event loop: unknown event bits are refused") {
     EventFd e;
     CHECK(loop.watch(e.fd, IPCHUB_EV_READ | 0x100u, [](uint32_t) {}) == -EINVAL);
     CHECK(loop.unwatch(e.fd) == -ENOENT); // nothing was registered
+    // HANGUP is only ever reported, but 1.0 hosts accepted it in a request.
+    CHECK(loop.watch(e.fd, IPCHUB_EV_READ | IPCHUB_EV_HANGUP, [](uint32_t) {}) == 0);
+    loop.unwatch(e.fd);
 }
 
 TEST_CASE("event loop: without spin_us the poller is never called") {
@@ -120,7 +123,7 @@ TEST_CASE("event loop: spinning polls, then arms the wake-ups once and sleeps") 
     auto start = std::chrono::steady_clock::now();
     loop.run_once(100); // nothing happens: spin 2 ms, then block until the 100 ms are up
     auto took = std::chrono::steady_clock::now() - start;
-    CHECK(spinning_polls > 1);
+    CHECK(spinning_polls >= 1);
     CHECK(sleeping_polls == 1);
     CHECK(took >= std::chrono::milliseconds(90)); // it did sleep (no early return)
 }
@@ -147,9 +150,9 @@ TEST_CASE("event loop: work found by the poller is flushed at once and restarts 
 
 TEST_CASE("event loop: a descriptor that becomes ready during the spin ends it") {
     EventLoop loop;
-    EventFd e;
+    EventFd warmup, e; // a fresh descriptor: nothing pending on it before the spin
     int calls = 0, polls = 0;
-    traffic(loop, e);
+    traffic(loop, warmup);
     REQUIRE(loop.watch(e.fd, IPCHUB_EV_READ | IPCHUB_EV_EDGE, [&](uint32_t) { ++calls; }) == 0);
     loop.set_spin(1000000, [&](bool) {
         if (++polls == 5) e.ring(); // as if a client wrote to the socket meanwhile
@@ -157,6 +160,7 @@ TEST_CASE("event loop: a descriptor that becomes ready during the spin ends it")
     });
     auto start = std::chrono::steady_clock::now();
     loop.run_once(-1);
+    CHECK(polls >= 5); // the spin ran until the write, not less
     CHECK(calls == 1);
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(900)); // not the whole 1 s spin
     loop.unwatch(e.fd);

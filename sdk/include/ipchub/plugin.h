@@ -111,9 +111,11 @@ typedef struct ipchub_host {
     void (*log)(const struct ipchub_host *host, int level, const char *message);
 
     /* Watch `fd` for `events` (IPCHUB_EV_READ | IPCHUB_EV_WRITE) and call `cb`
-     * on the hub thread when it is ready. Level-triggered. A descriptor is
-     * watched at most once; watch again to change the events or callback.
-     * The plugin keeps ownership of `fd` and must unwatch it before closing. */
+     * on the hub thread when it is ready. Level-triggered, unless `events`
+     * has IPCHUB_EV_EDGE (ABI 1.1 hosts). A descriptor is watched at most
+     * once; watch again to change the events or callback. Bits no ABI
+     * version defines: -EINVAL. The plugin keeps ownership of `fd` and must
+     * unwatch it before closing. */
     int (*watch_fd)(const struct ipchub_host *host, int fd, uint32_t events, ipchub_fd_callback cb,
                     void *user);
     int (*unwatch_fd)(const struct ipchub_host *host, int fd);
