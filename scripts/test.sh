@@ -45,6 +45,7 @@ if [ "${QUICK:-0}" != 1 ]; then
     valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
         "$BUILD_DIR/bin/unit_tests" --no-intro=true --minimal=true --test-case-exclude='shm*'
     bash "$ROOT/scripts/valgrind_hub.sh" "$BUILD_DIR"
+    bash "$ROOT/scripts/valgrind_hub.sh" "$BUILD_DIR" --spin-us 1000 # the polling paths (hub_poll)
 fi
 echo "==> all passes done in $(( $(date +%s) - start )) s"
 echo "suite: ${total:-0} passed, 0 failed"

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs a hub under Valgrind memcheck while clients of every transport
 # subscribe and publish, stops it with SIGTERM, and fails on any memory
-# error or leak in the hub (plugins included). Usage: valgrind_hub.sh BUILD_DIR
+# error or leak in the hub (plugins included).
+# Usage: valgrind_hub.sh BUILD_DIR [more myipchub options, e.g. --spin-us 1000]
 set -euo pipefail
 BIN=$1/bin
+shift
+HUB_ARGS=("$@")
 WORK=$(mktemp -d /tmp/ipchub-valgrind.XXXXXX)
 export IPCHUB_INSTANCE=vg-$$ IPCHUB_RUNTIME_DIR=$WORK/run
 PIDS=()
@@ -15,7 +18,7 @@ cleanup() {
 trap cleanup EXIT
 
 valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-    --log-file="$WORK/valgrind.log" "$BIN/myipchub" -q \
+    --log-file="$WORK/valgrind.log" "$BIN/myipchub" -q "${HUB_ARGS[@]}" \
     --spawn "myipcsub --backend pipe --channel vg --count 20" >"$WORK/hub.out" 2>"$WORK/hub.err" &
 HUB=$!
 for _ in $(seq 300); do grep -q "Listening" "$WORK/hub.out" 2>/dev/null && break; sleep 0.1; done
@@ -41,4 +44,4 @@ fi
 for b in socket fifo mqueue shm; do
     [ "$(wc -l <"$WORK/sub-$b.out")" -eq 20 ] || { echo "valgrind_hub: $b subscriber got $(wc -l <"$WORK/sub-$b.out") of 20"; exit 1; }
 done
-echo "valgrind_hub: no memory errors or leaks in the hub (4 transports + a pipe child, 20 messages each)"
+echo "valgrind_hub: no memory errors or leaks in the hub${HUB_ARGS[*]:+ (${HUB_ARGS[*]})} (4 transports + a pipe child, 20 messages each)"
