@@ -12,7 +12,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -139,10 +138,7 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
         h->file_mode = params->file_mode;
     }
     if (!h) return format_error(err, err_len, -ENOMEM, "out of memory");
-    sockaddr_un addr{};
-    if (h->path.size() >= sizeof addr.sun_path) {
-        int rc = format_error(err, err_len, -ENAMETOOLONG, "socket path %s is longer than %zu bytes; use a shorter --runtime-dir",
-                              h->path.c_str(), sizeof addr.sun_path - 1);
+    if (int rc = ipchub::plugin::check_socket_path(h->path, err, err_len); rc < 0) {
         delete h;
         return rc;
     }
@@ -152,21 +148,8 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
 
 int hub_start(void *state, char *err, size_t err_len) {
     auto *h = static_cast<Hub *>(state);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, h->path.c_str(), h->path.size() + 1);
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return format_error(err, err_len, -errno, "socket: %s", std::strerror(errno));
-    ::unlink(h->path.c_str()); // a dead hub's leftover; the instance lock says nobody else owns it
-    // umask is process-wide; fchmod before bind does not apply to the socket
-    // file, so bind then chmod, inside a 0700 directory nobody else can enter.
-    if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 ||
-        ::chmod(h->path.c_str(), h->file_mode) != 0 || ::listen(fd, SOMAXCONN) != 0) {
-        int e = errno;
-        ::close(fd);
-        ::unlink(h->path.c_str());
-        return format_error(err, err_len, -e, "cannot listen on %s: %s", h->path.c_str(), std::strerror(e));
-    }
+    int fd = ipchub::plugin::listen_unix(h->path, SOCK_STREAM, h->file_mode, err, err_len);
+    if (fd < 0) return fd;
     h->listen_fd = fd;
     int rc = h->host->watch_fd(h->host, fd, IPCHUB_EV_READ, on_accept, h);
     if (rc < 0) return format_error(err, err_len, rc, "cannot watch the listening socket: %s", std::strerror(-rc));

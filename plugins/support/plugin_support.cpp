@@ -1,10 +1,15 @@
 #include "plugin_support.hpp"
 
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <sched.h>
 #include <time.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace ipchub::plugin {
 
@@ -12,6 +17,32 @@ long long monotonic_ms() {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int check_socket_path(const std::string &path, char *err, size_t err_len) {
+    if (path.size() < sizeof(sockaddr_un::sun_path)) return 0;
+    return format_error(err, err_len, -ENAMETOOLONG, "socket path %s is longer than %zu bytes; use a shorter --runtime-dir",
+                        path.c_str(), sizeof(sockaddr_un::sun_path) - 1);
+}
+
+int listen_unix(const std::string &path, int type, uint32_t mode, char *err, size_t err_len) {
+    if (int rc = check_socket_path(path, err, err_len); rc < 0) return rc;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    int fd = ::socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return format_error(err, err_len, -errno, "socket: %s", std::strerror(errno));
+    ::unlink(path.c_str());
+    // umask is process-wide and fchmod before bind does not reach the socket
+    // file, so bind then chmod, inside a 0700 directory nobody else can enter.
+    if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0 || ::chmod(path.c_str(), mode) != 0 ||
+        ::listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
+        ::close(fd);
+        ::unlink(path.c_str());
+        return format_error(err, err_len, -e, "cannot listen on %s: %s", path.c_str(), std::strerror(e));
+    }
+    return fd;
 }
 
 namespace {

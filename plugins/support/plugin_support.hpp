@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <string>
 
 namespace ipchub::plugin {
 
@@ -26,6 +27,17 @@ inline int format_error(char *err, size_t err_len, int code, const char *fmt, ..
 // poll() one descriptor for `events` up to timeout_ms (< 0: forever), retrying
 // on EINTR. Returns 1 when ready, 0 on timeout, a negative errno on failure.
 int wait_fd(int fd, short events, int timeout_ms);
+
+// Hub side of a transport that rendezvous on a UNIX socket file (socket,
+// shm). `type` is SOCK_STREAM or SOCK_SEQPACKET.
+// - check_socket_path: 0, or -ENAMETOOLONG with a message when `path` does
+//   not fit sockaddr_un (hub_init: fail before anything is created).
+// - listen_unix: replaces a dead hub's leftover file (the instance lock says
+//   nobody else owns it), binds, applies `mode`, listens. Returns the
+//   non-blocking, close-on-exec descriptor, or a negative errno with a
+//   message (and no file left behind).
+int check_socket_path(const std::string &path, char *err, size_t err_len);
+int listen_unix(const std::string &path, int type, uint32_t mode, char *err, size_t err_len);
 
 // Milliseconds on CLOCK_MONOTONIC.
 long long monotonic_ms();
