@@ -36,89 +36,6 @@ Hub::~Hub() {
     if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
-bool Hub::watch_signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    // Blocked before any plugin starts a thread, so threads inherit the mask
-    // and the signals always arrive through the loop.
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    signal_fd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    int rc = signal_fd_ < 0 ? -errno : loop_.watch(signal_fd_, IPCHUB_EV_READ, [this](uint32_t) {
-        signalfd_siginfo info{};
-        if (::read(signal_fd_, &info, sizeof info) == sizeof info)
-            shutdown(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-    });
-    if (rc < 0) log_.error(std::string("cannot watch signals: ") + std::strerror(-rc));
-    return rc >= 0;
-}
-
-void Hub::unwatch_signals() {
-    if (signal_fd_ < 0) return;
-    loop_.unwatch(signal_fd_);
-    ::close(signal_fd_);
-    signal_fd_ = -1;
-}
-
-std::string Hub::config_for(const HostedPlugin &p) const {
-    const std::string &text = p.plugin->spec().config_json;
-    if (options_.spawn.empty() || !(p.api().capabilities & IPCHUB_CAP_SPAWNED_CHILDREN)) return text;
-    nlohmann::json config = nlohmann::json::parse(text);
-    nlohmann::json &children = config["children"];
-    if (!children.is_array()) children = nlohmann::json::array();
-    size_t n = 0;
-    for (auto &command : options_.spawn)
-        children.push_back({{"name", "spawn-" + std::to_string(++n)}, {"command", command}});
-    return config.dump();
-}
-
-// Children the hub starts (and any program run from them) find this very hub
-// and its transports without being told: they inherit these variables.
-void Hub::export_environment() {
-    ::setenv("IPCHUB_INSTANCE", instance_.c_str(), 1);
-    ::setenv("IPCHUB_RUNTIME_DIR", runtime_base_.c_str(), 1);
-    ::setenv("IPCHUB_CONFIG", config_path_.c_str(), 1);
-    ::setenv("IPCHUB_PLUGIN_DIR", plugin_dir_.c_str(), 1);
-}
-
-// One spin round (or the last one before sleeping) over every transport
-// that can be polled. > 0: something was handled.
-int Hub::poll_transports(bool sleeping) {
-    int handled = 0;
-    for (auto &p : plugins_) {
-        auto poll = p->poller();
-        if (!poll || p->poll_failed) continue;
-        int rc = poll(p->state(), sleeping ? 1 : 0);
-        if (rc < 0) {
-            p->poll_failed = true;
-            if (!sleeping) (void)poll(p->state(), 1); // one chance to re-arm its wake-ups before it is left alone
-            log_.warn("transport '" + p->name() + "': hub_poll failed (" + std::strerror(-rc) +
-                      "); it is served by its descriptors only from now on");
-        } else {
-            handled += rc;
-        }
-    }
-    return handled;
-}
-
-void Hub::shutdown(const char *why) {
-    if (loop_.quitting()) return;
-    log_.info(std::string("shutting down (") + why + ")");
-    loop_.quit();
-}
-
-void Hub::remove_runtime_dir() {
-    if (created_instance_dir_ || ::access(instance_dir_.c_str(), F_OK) == 0) {
-        if (::rmdir(instance_dir_.c_str()) != 0 && errno != ENOENT)
-            log_.warn("could not remove " + instance_dir_ + ": " + std::strerror(errno) +
-                      " (something other than this hub left files there)");
-    }
-    // Only if empty: other instances may live there. A base the user named is
-    // left alone unless this hub created it.
-    if (base_is_default_ || created_base_dir_) ::rmdir(runtime_base_.c_str());
-}
-
 // The lifecycle of DESIGN.md, one named step each. Once the instance is
 // locked every path leaves through stop, cleanup and unload, so whatever
 // was started is taken down in the reverse order.
@@ -343,5 +260,90 @@ void Hub::cleanup() {
 
 // unload: dlclose, now that no code of the plugins can run any more.
 void Hub::unload() { plugins_.clear(); }
+
+// ---- helpers of the steps ----
+
+bool Hub::watch_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    // Blocked before any plugin starts a thread, so threads inherit the mask
+    // and the signals always arrive through the loop.
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal_fd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    int rc = signal_fd_ < 0 ? -errno : loop_.watch(signal_fd_, IPCHUB_EV_READ, [this](uint32_t) {
+        signalfd_siginfo info{};
+        if (::read(signal_fd_, &info, sizeof info) == sizeof info)
+            shutdown(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+    });
+    if (rc < 0) log_.error(std::string("cannot watch signals: ") + std::strerror(-rc));
+    return rc >= 0;
+}
+
+void Hub::unwatch_signals() {
+    if (signal_fd_ < 0) return;
+    loop_.unwatch(signal_fd_);
+    ::close(signal_fd_);
+    signal_fd_ = -1;
+}
+
+std::string Hub::config_for(const HostedPlugin &p) const {
+    const std::string &text = p.plugin->spec().config_json;
+    if (options_.spawn.empty() || !(p.api().capabilities & IPCHUB_CAP_SPAWNED_CHILDREN)) return text;
+    nlohmann::json config = nlohmann::json::parse(text);
+    nlohmann::json &children = config["children"];
+    if (!children.is_array()) children = nlohmann::json::array();
+    size_t n = 0;
+    for (auto &command : options_.spawn)
+        children.push_back({{"name", "spawn-" + std::to_string(++n)}, {"command", command}});
+    return config.dump();
+}
+
+// Children the hub starts (and any program run from them) find this very hub
+// and its transports without being told: they inherit these variables.
+void Hub::export_environment() {
+    ::setenv("IPCHUB_INSTANCE", instance_.c_str(), 1);
+    ::setenv("IPCHUB_RUNTIME_DIR", runtime_base_.c_str(), 1);
+    ::setenv("IPCHUB_CONFIG", config_path_.c_str(), 1);
+    ::setenv("IPCHUB_PLUGIN_DIR", plugin_dir_.c_str(), 1);
+}
+
+// One spin round (or the last one before sleeping) over every transport
+// that can be polled. > 0: something was handled.
+int Hub::poll_transports(bool sleeping) {
+    int handled = 0;
+    for (auto &p : plugins_) {
+        auto poll = p->poller();
+        if (!poll || p->poll_failed) continue;
+        int rc = poll(p->state(), sleeping ? 1 : 0);
+        if (rc < 0) {
+            p->poll_failed = true;
+            if (!sleeping) (void)poll(p->state(), 1); // one chance to re-arm its wake-ups before it is left alone
+            log_.warn("transport '" + p->name() + "': hub_poll failed (" + std::strerror(-rc) +
+                      "); it is served by its descriptors only from now on");
+        } else {
+            handled += rc;
+        }
+    }
+    return handled;
+}
+
+void Hub::shutdown(const char *why) {
+    if (loop_.quitting()) return;
+    log_.info(std::string("shutting down (") + why + ")");
+    loop_.quit();
+}
+
+void Hub::remove_runtime_dir() {
+    if (created_instance_dir_ || ::access(instance_dir_.c_str(), F_OK) == 0) {
+        if (::rmdir(instance_dir_.c_str()) != 0 && errno != ENOENT)
+            log_.warn("could not remove " + instance_dir_ + ": " + std::strerror(errno) +
+                      " (something other than this hub left files there)");
+    }
+    // Only if empty: other instances may live there. A base the user named is
+    // left alone unless this hub created it.
+    if (base_is_default_ || created_base_dir_) ::rmdir(runtime_base_.c_str());
+}
 
 } // namespace ipchub::core
