@@ -17,7 +17,7 @@
 
 namespace ipchub::core {
 
-struct Transport;
+class Transport;
 
 class Broker {
 public:
@@ -41,7 +41,6 @@ public:
     // Frees the memory of empty backlogs (after a burst); called from an idle timer.
     void release_idle_memory();
 
-    size_t connection_count() const { return connections_.size(); }
     std::string stats_json() const;
     // Used by stats: names of the running transports.
     std::function<std::vector<std::string>()> transport_names;

@@ -12,7 +12,7 @@
 
 namespace ipchub::core {
 
-struct Transport;
+class Transport;
 
 struct Connection {
     explicit Connection(uint32_t max_payload = IPCHUB_DEFAULT_MAX_MESSAGE) : reader(max_payload) {}

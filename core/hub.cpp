@@ -1,6 +1,5 @@
 #include "hub.hpp"
 
-#include "host_bridge.hpp"
 #include "instance_lock.hpp"
 #include "paths.hpp"
 
@@ -37,156 +36,54 @@ Hub::~Hub() {
     if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
-int Hub::watch_signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    // Blocked before any plugin starts a thread, so threads inherit the mask
-    // and the signals always arrive through the loop.
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    signal_fd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (signal_fd_ < 0) return -errno;
-    return loop_.watch(signal_fd_, IPCHUB_EV_READ, [this](uint32_t) {
-        signalfd_siginfo info{};
-        if (::read(signal_fd_, &info, sizeof info) == sizeof info)
-            shutdown(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
-    });
-}
-
-bool Hub::start_transports(const HubConfig &config, const std::string &plugin_dir, bool sweep_first) {
-    PluginSetLoad set = load_enabled_plugins(config, plugin_dir);
-    for (auto &line : set.skipped) log_.error("skipping " + line);
-    if (set.fatal) {
-        log_.error("a required plugin failed to load; not starting");
-        return false;
-    }
-    for (auto &plugin : set.plugins) {
-        auto t = std::make_unique<Transport>();
-        t->plugin = std::move(plugin);
-        t->table = &t->plugin->api();
-        t->label = t->plugin->name();
-        t->hub = this;
-        bind_host(*t);
-        const PluginSpec &spec = t->plugin->spec();
-        ipchub_hub_params params{};
-        params.abi_version = IPCHUB_ABI_VERSION;
-        params.struct_size = sizeof params;
-        params.instance = instance_.c_str();
-        params.runtime_dir = instance_dir_.c_str();
-        std::string config_json = config_for(*t);
-        params.config_json = config_json.c_str();
-        params.max_frame_size = uint32_t(std::min<uint64_t>(
-            UINT32_MAX, uint64_t(config.hub.max_message_size) + IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX));
-        params.file_mode = config.hub.file_mode;
-        params.spin_us = config.hub.spin_us;
-        char err[kErrLen] = {};
-        std::string who = "plugin '" + t->name() + "' (" + t->plugin->path() + ")";
-        if (sweep_first && t->api().sweep) {
-            if (int rc = t->api().sweep(&params, err, sizeof err); rc < 0)
-                log_.warn(who + ": sweep of the dead hub's objects failed: " + err);
-        }
-        int rc = t->api().hub_init(&t->host, &params, &t->state, err, sizeof err);
-        if (rc < 0) {
-            log_.error("skipping " + who + ": init failed: " + (*err ? err : std::strerror(-rc)));
-            if (spec.required) return false;
-            continue;
-        }
-        rc = t->api().hub_start(t->state, err, sizeof err);
-        if (rc < 0) {
-            log_.error("skipping " + who + ": start failed: " + (*err ? err : std::strerror(-rc)));
-            t->api().hub_cleanup(t->state);
-            if (spec.required) return false;
-            continue;
-        }
-        t->started = true;
-        log_.debug("started " + who);
-        transports_.push_back(std::move(t));
-    }
-    return true;
-}
-
-std::string Hub::config_for(const Transport &t) const {
-    const std::string &text = t.plugin->spec().config_json;
-    if (options_.spawn.empty() || !(t.api().capabilities & IPCHUB_CAP_SPAWNED_CHILDREN)) return text;
-    nlohmann::json config = nlohmann::json::parse(text);
-    nlohmann::json &children = config["children"];
-    if (!children.is_array()) children = nlohmann::json::array();
-    size_t n = 0;
-    for (auto &command : options_.spawn)
-        children.push_back({{"name", "spawn-" + std::to_string(++n)}, {"command", command}});
-    return config.dump();
-}
-
-// Children the hub starts (and any program run from them) find this very hub
-// and its transports without being told: they inherit these variables.
-void Hub::export_environment(const std::string &config_path, const std::string &plugin_dir) {
-    ::setenv("IPCHUB_INSTANCE", instance_.c_str(), 1);
-    ::setenv("IPCHUB_RUNTIME_DIR", runtime_base_.c_str(), 1);
-    ::setenv("IPCHUB_CONFIG", config_path.c_str(), 1);
-    ::setenv("IPCHUB_PLUGIN_DIR", plugin_dir.c_str(), 1);
-}
-
-// One spin round (or the last one before sleeping) over every transport
-// that can be polled. > 0: something was handled.
-int Hub::poll_transports(bool sleeping) {
-    int handled = 0;
-    for (auto &t : transports_) {
-        auto poll = t->poller();
-        if (!poll || t->poll_failed) continue;
-        int rc = poll(t->state, sleeping ? 1 : 0);
-        if (rc < 0) {
-            t->poll_failed = true;
-            if (!sleeping) (void)poll(t->state, 1); // one chance to re-arm its wake-ups before it is left alone
-            log_.warn("transport '" + t->name() + "': hub_poll failed (" + std::strerror(-rc) +
-                      "); it is served by its descriptors only from now on");
-        } else {
-            handled += rc;
-        }
-    }
-    return handled;
-}
-
-void Hub::stop_transports() {
-    for (auto &t : transports_)
-        if (t->started) t->api().hub_stop(t->state);
-}
-
-void Hub::shutdown(const char *why) {
-    if (loop_.quitting()) return;
-    log_.info(std::string("shutting down (") + why + ")");
-    loop_.quit();
-}
-
-void Hub::remove_runtime_dir() {
-    if (created_instance_dir_ || ::access(instance_dir_.c_str(), F_OK) == 0) {
-        if (::rmdir(instance_dir_.c_str()) != 0 && errno != ENOENT)
-            log_.warn("could not remove " + instance_dir_ + ": " + std::strerror(errno) +
-                      " (something other than this hub left files there)");
-    }
-    // Only if empty: other instances may live there. A base the user named is
-    // left alone unless this hub created it.
-    if (base_is_default_ || created_base_dir_) ::rmdir(runtime_base_.c_str());
-}
-
+// The lifecycle of DESIGN.md, one named step each. Once the instance is
+// locked every path leaves through stop, cleanup and unload, so whatever
+// was started is taken down in the reverse order.
 int Hub::run() {
     ::signal(SIGPIPE, SIG_IGN);
+    if (int rc = read_config(); rc != 0) return rc;
+    if (int rc = make_runtime_dir(); rc != 0) return rc;
+    InstanceLock lock;
+    bool took_over = false;
+    if (!lock_instance(lock, took_over)) return 1;
 
-    std::string config_path = options_.config_path.empty() ? find_default_config() : options_.config_path;
-    if (config_path.empty()) {
+    create_broker();
+    export_environment();
+    bool ok = watch_signals() && load_plugins() && init_plugins(took_over) && start_plugins();
+    if (ok) serve();
+    stop();
+    cleanup();
+    unload();
+
+    unwatch_signals();
+    lock.release();
+    remove_runtime_dir();
+    if (ok) log_.info("stopped; removed " + instance_dir_);
+    return ok ? 0 : 1;
+}
+
+// plugins.json (or --config), with --spin-us applied over it.
+int Hub::read_config() {
+    config_path_ = options_.config_path.empty() ? find_default_config() : options_.config_path;
+    if (config_path_.empty()) {
         std::string tried;
         for (auto &c : default_config_candidates()) tried += "\n  " + c;
         log_.error("no plugins.json found; looked in:" + tried + "\n(use --config FILE)");
         return 2;
     }
-    HubConfig config;
     try {
-        config = load_config_file(config_path);
+        config_ = load_config_file(config_path_);
     } catch (const ConfigError &e) {
         log_.error(e.what());
         return 2;
     }
-    if (options_.spin_us) config.hub.spin_us = *options_.spin_us;
+    if (options_.spin_us) config_.hub.spin_us = *options_.spin_us;
+    plugin_dir_ = options_.plugin_dir.empty() ? default_plugin_dir() : options_.plugin_dir;
+    return 0;
+}
+
+// The instance's directory (and its parent), private to this user.
+int Hub::make_runtime_dir() {
     Endpoint ep;
     try {
         ep = resolve_endpoint(options_.instance, options_.runtime_dir);
@@ -211,73 +108,242 @@ int Hub::run() {
         return 1;
     }
     ::chmod(instance_dir_.c_str(), 0700);
+    return 0;
+}
 
-    InstanceLock lock;
+// One hub per instance. `took_over`: a dead hub held it, so its leftovers
+// are swept before the plugins start.
+bool Hub::lock_instance(InstanceLock &lock, bool &took_over) {
     std::string lock_error;
     pid_t previous = 0;
     auto got = lock.acquire(instance_dir_ + "/hub.lock", lock_error, previous);
     if (got == InstanceLock::Result::held) {
         log_.error("instance '" + instance_ + "' is " + lock_error);
-        return 1;
+        return false;
     }
-    bool sweep = got == InstanceLock::Result::taken_over;
-    if (sweep)
+    took_over = got == InstanceLock::Result::taken_over;
+    if (took_over)
         log_.warn("instance '" + instance_ + "': hub pid " + std::to_string(previous) +
                   " died without cleaning up; taking over and removing what it left");
+    return true;
+}
 
-    broker_ = std::make_unique<Broker>(config.hub, log_, instance_);
+void Hub::create_broker() {
+    broker_ = std::make_unique<Broker>(config_.hub, log_, instance_);
     broker_->transport_names = [this] {
         std::vector<std::string> names;
-        for (auto &t : transports_) names.push_back(t->name());
+        for (auto &p : plugins_) names.push_back(p->name());
         return names;
     };
     loop_.set_after_batch([this] { broker_->after_batch(); });
     // Backlogs keep their memory while busy; give back what bursts left behind.
     loop_.add_timer(10000, true, [this] { broker_->release_idle_memory(); });
+}
 
-    int exit_code = 0;
-    std::string plugin_dir = options_.plugin_dir.empty() ? default_plugin_dir() : options_.plugin_dir;
-    export_environment(config_path, plugin_dir);
-    if (int rc = watch_signals(); rc < 0) {
-        log_.error(std::string("cannot watch signals: ") + std::strerror(-rc));
-        exit_code = 1;
-    } else if (!start_transports(config, plugin_dir, sweep)) {
-        exit_code = 1;
-    } else if (transports_.empty()) {
-        log_.error("no transport could be started (config " + config_path + ")");
-        exit_code = 1;
-    } else {
-        std::vector<std::string> names;
-        for (auto &t : transports_) names.push_back(t->name());
-        std::printf("IPC Hub started\nBackends available: %s\nListening for connections...\n", join(names).c_str());
-        std::fflush(stdout);
-        log_.info("instance '" + instance_ + "' in " + instance_dir_ + ", config " + config_path);
-        if (config.hub.spin_us > 0) {
-            log_.info("spinning up to " + std::to_string(config.hub.spin_us) + " us after activity before sleeping");
-            loop_.set_spin(config.hub.spin_us, [this](bool sleeping) { return poll_transports(sleeping); });
-        }
-        loop_.run();
+// load + negotiate: dlopen every enabled plugin and check its ABI.
+bool Hub::load_plugins() {
+    PluginSetLoad set = load_enabled_plugins(config_, plugin_dir_);
+    for (auto &line : set.skipped) log_.error("skipping " + line);
+    if (set.fatal) {
+        log_.error("a required plugin failed to load; not starting");
+        return false;
     }
+    for (auto &plugin : set.plugins) {
+        LoopServices services{&loop_, [this, name = plugin->name()](Level level, const std::string &text) {
+                                  log_.write(level, name + ": " + text);
+                              }};
+        plugins_.push_back(std::make_unique<HostedPlugin>(std::move(plugin), std::move(services), *broker_));
+    }
+    return true;
+}
 
-    // stop: no new clients, tell the others, let backlogs drain for a bounded time.
-    stop_transports();
+ipchub_hub_params Hub::hub_params(const std::string &config_json) const {
+    ipchub_hub_params params{};
+    params.abi_version = IPCHUB_ABI_VERSION;
+    params.struct_size = sizeof params;
+    params.instance = instance_.c_str();
+    params.runtime_dir = instance_dir_.c_str();
+    params.config_json = config_json.c_str();
+    params.max_frame_size = uint32_t(std::min<uint64_t>(
+        UINT32_MAX, uint64_t(config_.hub.max_message_size) + IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX));
+    params.file_mode = config_.hub.file_mode;
+    params.spin_us = config_.hub.spin_us;
+    return params;
+}
+
+// init(config): each plugin validates its config and builds its state (after
+// sweeping what a dead hub of this instance left). One that fails is
+// skipped, unless plugins.json marks it required.
+bool Hub::init_plugins(bool sweep_first) {
+    for (auto it = plugins_.begin(); it != plugins_.end();) {
+        HostedPlugin &p = **it;
+        std::string config_json = config_for(p);
+        ipchub_hub_params params = hub_params(config_json);
+        char err[kErrLen] = {};
+        std::string who = "plugin '" + p.name() + "' (" + p.plugin->path() + ")";
+        if (sweep_first && p.api().sweep) {
+            if (int rc = p.api().sweep(&params, err, sizeof err); rc < 0)
+                log_.warn(who + ": sweep of the dead hub's objects failed: " + err);
+        }
+        if (int rc = p.api().hub_init(p.bridge.host(), &params, &p.transport.state, err, sizeof err); rc < 0) {
+            log_.error("skipping " + who + ": init failed: " + (*err ? err : std::strerror(-rc)));
+            if (p.plugin->spec().required) return false;
+            it = plugins_.erase(it); // dlclose
+            continue;
+        }
+        p.initialised = true;
+        ++it;
+    }
+    return true;
+}
+
+// start: each plugin opens its rendezvous point and accepts clients.
+bool Hub::start_plugins() {
+    for (auto it = plugins_.begin(); it != plugins_.end();) {
+        HostedPlugin &p = **it;
+        char err[kErrLen] = {};
+        std::string who = "plugin '" + p.name() + "' (" + p.plugin->path() + ")";
+        if (int rc = p.api().hub_start(p.state(), err, sizeof err); rc < 0) {
+            log_.error("skipping " + who + ": start failed: " + (*err ? err : std::strerror(-rc)));
+            p.api().hub_cleanup(p.state());
+            p.initialised = false;
+            p.bridge.retire();
+            if (p.plugin->spec().required) return false;
+            it = plugins_.erase(it);
+            continue;
+        }
+        p.started = true;
+        log_.debug("started " + who);
+        ++it;
+    }
+    if (plugins_.empty()) {
+        log_.error("no transport could be started (config " + config_path_ + ")");
+        return false;
+    }
+    return true;
+}
+
+// run: the event loop, until SIGINT or SIGTERM.
+void Hub::serve() {
+    std::vector<std::string> names;
+    for (auto &p : plugins_) names.push_back(p->name());
+    std::printf("IPC Hub started\nBackends available: %s\nListening for connections...\n", join(names).c_str());
+    std::fflush(stdout);
+    log_.info("instance '" + instance_ + "' in " + instance_dir_ + ", config " + config_path_);
+    if (config_.hub.spin_us > 0) {
+        log_.info("spinning up to " + std::to_string(config_.hub.spin_us) + " us after activity before sleeping");
+        loop_.set_spin(config_.hub.spin_us, [this](bool sleeping) { return poll_transports(sleeping); });
+    }
+    loop_.run();
+}
+
+// stop: no new clients, tell the others, let backlogs drain for a bounded time.
+void Hub::stop() {
+    for (auto &p : plugins_)
+        if (p->started) p->api().hub_stop(p->state());
     broker_->begin_shutdown();
     broker_->after_batch();
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.hub.shutdown_drain_ms);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.hub.shutdown_drain_ms);
     while (!broker_->drained() && std::chrono::steady_clock::now() < deadline) loop_.run_once(50);
+}
+
+// cleanup: every connection closes, then every named object of this
+// instance goes with its plugin's state.
+void Hub::cleanup() {
     broker_->close_all();
-    // cleanup: every named object of this instance goes, then the plugins.
-    for (auto &t : transports_) t->api().hub_cleanup(t->state);
-    transports_.clear(); // dlclose
-    if (signal_fd_ >= 0) {
-        loop_.unwatch(signal_fd_);
-        ::close(signal_fd_);
-        signal_fd_ = -1;
+    for (auto &p : plugins_) {
+        if (!p->initialised) continue;
+        p->api().hub_cleanup(p->state());
+        p->bridge.retire();
     }
-    lock.release();
-    remove_runtime_dir();
-    if (exit_code == 0) log_.info("stopped; removed " + instance_dir_);
-    return exit_code;
+}
+
+// unload: dlclose, now that no code of the plugins can run any more.
+void Hub::unload() { plugins_.clear(); }
+
+// ---- helpers of the steps ----
+
+bool Hub::watch_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    // Blocked before any plugin starts a thread, so threads inherit the mask
+    // and the signals always arrive through the loop.
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal_fd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    int rc = signal_fd_ < 0 ? -errno : loop_.watch(signal_fd_, IPCHUB_EV_READ, [this](uint32_t) {
+        signalfd_siginfo info{};
+        if (::read(signal_fd_, &info, sizeof info) == sizeof info)
+            shutdown(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+    });
+    if (rc < 0) log_.error(std::string("cannot watch signals: ") + std::strerror(-rc));
+    return rc >= 0;
+}
+
+void Hub::unwatch_signals() {
+    if (signal_fd_ < 0) return;
+    loop_.unwatch(signal_fd_);
+    ::close(signal_fd_);
+    signal_fd_ = -1;
+}
+
+std::string Hub::config_for(const HostedPlugin &p) const {
+    const std::string &text = p.plugin->spec().config_json;
+    if (options_.spawn.empty() || !(p.api().capabilities & IPCHUB_CAP_SPAWNED_CHILDREN)) return text;
+    nlohmann::json config = nlohmann::json::parse(text);
+    nlohmann::json &children = config["children"];
+    if (!children.is_array()) children = nlohmann::json::array();
+    size_t n = 0;
+    for (auto &command : options_.spawn)
+        children.push_back({{"name", "spawn-" + std::to_string(++n)}, {"command", command}});
+    return config.dump();
+}
+
+// Children the hub starts (and any program run from them) find this very hub
+// and its transports without being told: they inherit these variables.
+void Hub::export_environment() {
+    ::setenv("IPCHUB_INSTANCE", instance_.c_str(), 1);
+    ::setenv("IPCHUB_RUNTIME_DIR", runtime_base_.c_str(), 1);
+    ::setenv("IPCHUB_CONFIG", config_path_.c_str(), 1);
+    ::setenv("IPCHUB_PLUGIN_DIR", plugin_dir_.c_str(), 1);
+}
+
+// One spin round (or the last one before sleeping) over every transport
+// that can be polled. > 0: something was handled.
+int Hub::poll_transports(bool sleeping) {
+    int handled = 0;
+    for (auto &p : plugins_) {
+        auto poll = p->poller();
+        if (!poll || p->poll_failed) continue;
+        int rc = poll(p->state(), sleeping ? 1 : 0);
+        if (rc < 0) {
+            p->poll_failed = true;
+            if (!sleeping) (void)poll(p->state(), 1); // one chance to re-arm its wake-ups before it is left alone
+            log_.warn("transport '" + p->name() + "': hub_poll failed (" + std::strerror(-rc) +
+                      "); it is served by its descriptors only from now on");
+        } else {
+            handled += rc;
+        }
+    }
+    return handled;
+}
+
+void Hub::shutdown(const char *why) {
+    if (loop_.quitting()) return;
+    log_.info(std::string("shutting down (") + why + ")");
+    loop_.quit();
+}
+
+void Hub::remove_runtime_dir() {
+    if (created_instance_dir_ || ::access(instance_dir_.c_str(), F_OK) == 0) {
+        if (::rmdir(instance_dir_.c_str()) != 0 && errno != ENOENT)
+            log_.warn("could not remove " + instance_dir_ + ": " + std::strerror(errno) +
+                      " (something other than this hub left files there)");
+    }
+    // Only if empty: other instances may live there. A base the user named is
+    // left alone unless this hub created it.
+    if (base_is_default_ || created_base_dir_) ::rmdir(runtime_base_.c_str());
 }
 
 } // namespace ipchub::core

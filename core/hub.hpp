@@ -5,8 +5,9 @@
 
 #include "broker.hpp"
 #include "event_loop.hpp"
+#include "instance_lock.hpp"
 #include "log.hpp"
-#include "transport.hpp"
+#include "hosted_plugin.hpp"
 
 #include <memory>
 #include <optional>
@@ -37,25 +38,38 @@ public:
     // Runs until SIGINT or SIGTERM. Returns the process exit code.
     int run();
 
-    EventLoop &loop() { return loop_; }
-    Broker &broker() { return *broker_; }
-    const Log &log() const { return log_; }
-
 private:
-    bool start_transports(const HubConfig &config, const std::string &plugin_dir, bool sweep_first);
-    void stop_transports();
+    // The lifecycle, one step each, in the order run() takes them. A step
+    // that fails logs why and returns false (or an exit code).
+    int read_config();
+    int make_runtime_dir();
+    bool lock_instance(InstanceLock &lock, bool &took_over);
+    void create_broker();
+    bool watch_signals();
+    bool load_plugins();
+    bool init_plugins(bool sweep_first);
+    bool start_plugins();
+    void serve();
+    void stop();
+    void cleanup();
+    void unload();
+    void unwatch_signals();
+    void remove_runtime_dir();
+
     int poll_transports(bool sleeping);
     void shutdown(const char *why);
-    void remove_runtime_dir();
-    void export_environment(const std::string &config_path, const std::string &plugin_dir);
-    std::string config_for(const Transport &t) const;
-    int watch_signals();
+    void export_environment();
+    std::string config_for(const HostedPlugin &p) const;
+    ipchub_hub_params hub_params(const std::string &config_json) const;
 
     HubOptions options_;
+    HubConfig config_;
+    std::string config_path_;
+    std::string plugin_dir_;
     Log log_;
     EventLoop loop_;
     std::unique_ptr<Broker> broker_;
-    std::vector<std::unique_ptr<Transport>> transports_;
+    std::vector<std::unique_ptr<HostedPlugin>> plugins_;
     std::string instance_;
     std::string runtime_base_;
     std::string instance_dir_;

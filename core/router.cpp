@@ -52,9 +52,4 @@ size_t Router::subscriber_count(std::string_view channel) const {
     return it == channels_.end() ? 0 : it->second.size();
 }
 
-const std::vector<std::string> *Router::subscriptions_of(Connection *sub) const {
-    auto it = by_connection_.find(sub);
-    return it == by_connection_.end() ? nullptr : &it->second;
-}
-
 } // namespace ipchub::core

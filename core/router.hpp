@@ -30,8 +30,6 @@ public:
     }
 
     size_t subscriber_count(std::string_view channel) const;
-    size_t channel_count() const { return channels_.size(); }
-    const std::vector<std::string> *subscriptions_of(Connection *sub) const;
 
     template <typename Fn> void for_each_channel(Fn &&fn) const {
         for (auto &[name, subs] : channels_) fn(name, subs.size());

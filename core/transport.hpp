@@ -1,34 +1,28 @@
-// A loaded and initialised transport plugin inside the hub: the plugin's
-// table, its state, and the host table handed to it (whose ctx points back
-// here, so every host call knows which plugin made it).
+// A transport's hub half as the broker drives it: the plugin's table, the
+// state its hub_init returned, and its name for logs. Whether the table
+// came from a loaded shared object (the hub) or is a test's fake is not the
+// broker's business.
 #pragma once
-
-#include "plugin_registry.hpp"
 
 #include <ipchub/plugin.h>
 
-#include <memory>
+#include <string>
 
 namespace ipchub::core {
 
-class Hub;
+class Transport {
+public:
+    Transport(const ipchub_plugin &table, std::string name) : table_(&table), name_(std::move(name)) {}
 
-struct Transport {
-    std::unique_ptr<LoadedPlugin> plugin; // null for in-process test transports
-    const ipchub_plugin *table = nullptr; // plugin->api(), or a test's table
-    std::string label;                    // the backend name, for logs
-    ipchub_host host{};
-    void *state = nullptr;
-    Hub *hub = nullptr;
-    bool started = false;
-    bool poll_failed = false; // hub_poll returned an error once: not called again
-
-    // The plugin's hub_poll (ABI 1.1), or null when it has none.
-    auto poller() const { return IPCHUB_HAS_MEMBER(table, ipchub_plugin, hub_poll) ? table->hub_poll : nullptr; }
-
-    const ipchub_plugin &api() const { return *table; }
-    const std::string &name() const { return label; }
+    const ipchub_plugin &api() const { return *table_; }
+    const std::string &name() const { return name_; }
     bool keeps_boundaries() const { return api().capabilities & IPCHUB_CAP_MESSAGE_BOUNDARIES; }
+
+    void *state = nullptr; // what hub_init stored
+
+private:
+    const ipchub_plugin *table_;
+    std::string name_;
 };
 
 } // namespace ipchub::core

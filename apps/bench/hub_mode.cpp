@@ -149,166 +149,230 @@ int hub_publisher_main(const Options &o) {
     return finish(o, result);
 }
 
-RunResult measure_hub(Context &ctx, const RunSpec &spec) {
-    const Options &o = *ctx.options;
-    RunResult r;
-    r.spec = spec;
-    auto skip = [&](const std::string &why) {
-        r.status = Status::skipped;
-        r.reason = why;
-        return r;
-    };
-    auto fail = [&](const std::string &why) {
-        if (r.status == Status::ok) {
-            r.status = Status::failed;
-            r.reason = why;
-        }
-    };
-    const Backend *pb = ctx.installation.find(spec.publisher), *sb = ctx.installation.find(spec.subscriber);
-    bool pub_spawned = pb->capabilities & IPCHUB_CAP_SPAWNED_CHILDREN;
-    bool sub_spawned = sb->capabilities & IPCHUB_CAP_SPAWNED_CHILDREN;
-    if ((pub_spawned || sub_spawned) && o.use_running_hub)
-        return skip("pipe needs a hub-spawned child: not possible with --use-running-hub");
-    std::string prefix = ctx.next_run_prefix();
-    std::string channel = "bench" + std::to_string(::getpid()) + "." + std::to_string(ctx.runs);
-    if (uint64_t limit = ctx.installation.max_payload({pb, sb}, pong_channel(channel).size()); spec.size > limit)
-        return skip("at most " + std::to_string(limit) + " payload bytes fit these transports");
+namespace {
 
-    std::string instance = o.use_running_hub ? o.instance : ctx.instance_base + "-hub";
-    std::string runtime = o.use_running_hub ? o.runtime_dir : ctx.runtime_base;
-    std::string log = prefix + ".log";
-    auto worker = [&](const std::string &role, const std::string &backend, const std::string &out) {
-        auto a = ctx.worker_args(role, backend, spec);
-        a.insert(a.end(), {"--channel", channel, "--out", out});
-        if (!instance.empty()) a.insert(a.end(), {"--instance", instance});
-        if (!runtime.empty()) a.insert(a.end(), {"--runtime-dir", runtime});
-        return a;
-    };
-    std::string go = prefix + ".go", pub_out = prefix + "-pub.json";
-    std::vector<std::string> sub_outs;
-    std::vector<std::vector<std::string>> sub_argv;
-    for (unsigned i = 0; i < spec.subscribers; ++i) {
-        sub_outs.push_back(prefix + "-sub" + std::to_string(i) + ".json");
-        auto a = worker("hub-sub", spec.subscriber, sub_outs.back());
-        a.insert(a.end(), {"--index", std::to_string(i)});
-        sub_argv.push_back(a);
+// One hub-mode run, step by step: measure_hub below reads as the sequence.
+// Every step after the first failure does nothing but clean up, and the
+// first failure is the reason reported.
+class HubRun {
+public:
+    HubRun(Context &ctx, const RunSpec &spec) : ctx_(ctx), o_(*ctx.options) { r_.spec = spec; }
+
+    // Some pairings cannot be measured (here); r_ then says why it was skipped.
+    bool applicable() {
+        pb_ = ctx_.installation.find(r_.spec.publisher);
+        sb_ = ctx_.installation.find(r_.spec.subscriber);
+        pub_spawned_ = pb_->capabilities & IPCHUB_CAP_SPAWNED_CHILDREN;
+        sub_spawned_ = sb_->capabilities & IPCHUB_CAP_SPAWNED_CHILDREN;
+        if ((pub_spawned_ || sub_spawned_) && o_.use_running_hub)
+            return skip("pipe needs a hub-spawned child: not possible with --use-running-hub");
+        prefix_ = ctx_.next_run_prefix();
+        channel_ = "bench" + std::to_string(::getpid()) + "." + std::to_string(ctx_.runs);
+        if (uint64_t limit = ctx_.installation.max_payload({pb_, sb_}, pong_channel(channel_).size());
+            r_.spec.size > limit)
+            return skip("at most " + std::to_string(limit) + " payload bytes fit these transports");
+        return true;
     }
-    auto pub_argv = worker("hub-pub", spec.publisher, pub_out);
-    pub_argv.insert(pub_argv.end(), {"--go", go});
 
-    std::vector<std::pair<pid_t, std::string>> workers; // pid, result file
-    pid_t hub = -1;
-    if (!o.use_running_hub) {
-        std::vector<std::string> h{ctx.hub_exe, "--instance", instance, "--runtime-dir", runtime,
-                                   "--config", ctx.installation.config_path, "--plugin-dir", ctx.installation.plugin_dir, "-q",
-                                   "--spin-us", std::to_string(o.spin_us)};
+    // The command lines of the subscribers and the publisher, and their result files.
+    void plan_workers() {
+        instance_ = o_.use_running_hub ? o_.instance : ctx_.instance_base + "-hub";
+        runtime_ = o_.use_running_hub ? o_.runtime_dir : ctx_.runtime_base;
+        log_ = prefix_ + ".log";
+        go_ = prefix_ + ".go";
+        pub_out_ = prefix_ + "-pub.json";
+        for (unsigned i = 0; i < r_.spec.subscribers; ++i) {
+            sub_outs_.push_back(prefix_ + "-sub" + std::to_string(i) + ".json");
+            auto a = worker_argv("hub-sub", r_.spec.subscriber, sub_outs_.back());
+            a.insert(a.end(), {"--index", std::to_string(i)});
+            sub_argv_.push_back(a);
+        }
+        pub_argv_ = worker_argv("hub-pub", r_.spec.publisher, pub_out_);
+        pub_argv_.insert(pub_argv_.end(), {"--go", go_});
+    }
+
+    // A private hub (unless --use-running-hub), with the pipe workers as its children.
+    bool start_hub() {
+        if (o_.use_running_hub) return true;
+        std::string hub_log = prefix_ + "-hub.log";
+        std::vector<std::string> h{ctx_.hub_exe, "--instance", instance_, "--runtime-dir", runtime_,
+                                   "--config", ctx_.installation.config_path, "--plugin-dir",
+                                   ctx_.installation.plugin_dir, "-q", "--spin-us", std::to_string(o_.spin_us)};
         // Children of the hub see its stdout; keep their output in our log too.
-        auto spawn_arg = [&](const std::vector<std::string> &argv) { return shell_quote(argv) + " >>" + shell_quote({log}) + " 2>&1"; };
-        if (sub_spawned)
-            for (auto &a : sub_argv) h.insert(h.end(), {"--spawn", spawn_arg(a)});
-        if (pub_spawned) h.insert(h.end(), {"--spawn", spawn_arg(pub_argv)});
-        hub = spawn(h, prefix + "-hub.log");
-        bool up = wait_until([&] {
-            return read_text(prefix + "-hub.log").find("Listening for connections...") != std::string::npos ||
-                   wait_exit(hub, 0) >= 0;
-        }, 10000);
-        if (!up || read_text(prefix + "-hub.log").find("Listening for connections...") == std::string::npos) {
-            fail("the hub did not start: " + log_tail(prefix + "-hub.log"));
-            if (!up) stop_process(hub, SIGTERM, 5000);
-            hub = -1;
+        auto spawn_arg = [&](const std::vector<std::string> &argv) {
+            return shell_quote(argv) + " >>" + shell_quote({log_}) + " 2>&1";
+        };
+        if (sub_spawned_)
+            for (auto &a : sub_argv_) h.insert(h.end(), {"--spawn", spawn_arg(a)});
+        if (pub_spawned_) h.insert(h.end(), {"--spawn", spawn_arg(pub_argv_)});
+        hub_ = spawn(h, hub_log);
+        auto listening = [&] { return read_text(hub_log).find("Listening for connections...") != std::string::npos; };
+        bool up = wait_until([&] { return listening() || wait_exit(hub_, 0) >= 0; }, 10000);
+        if (up && listening()) return true;
+        fail("the hub did not start: " + log_tail(hub_log));
+        if (!up) stop_process(hub_, SIGTERM, 5000);
+        hub_ = -1;
+        return false;
+    }
+
+    // Subscribers the hub does not spawn itself.
+    void start_subscribers() {
+        if (sub_spawned_) return;
+        for (unsigned i = 0; i < r_.spec.subscribers; ++i) workers_.emplace_back(spawn(sub_argv_[i], log_), sub_outs_[i]);
+    }
+
+    // Every subscriber has subscribed (its .ready file) before anything is published.
+    bool await_subscribers() {
+        bool any_result = false;
+        wait_until([&] {
+            for (auto &f : sub_outs_) any_result |= file_exists(f);
+            return all_exist(sub_outs_, ".ready") || any_result || worker_died();
+        }, 15000);
+        if (all_exist(sub_outs_, ".ready") && !any_result) return true;
+        std::string why = worker_error(sub_outs_);
+        fail(why.empty() ? "subscribers did not become ready: " + log_tail(log_) : why);
+        return false;
+    }
+
+    // The measurement itself: the publisher runs its stream, every worker writes its result.
+    void run_publisher() {
+        if (!pub_spawned_) workers_.emplace_back(spawn(pub_argv_, log_), pub_out_);
+        write_text_atomic(go_, "go\n");
+        std::vector<std::string> outs = sub_outs_;
+        outs.push_back(pub_out_);
+        // Polls slowly: the measurement runs meanwhile and this process should not compete for the CPU.
+        auto publisher_failed = [&] { return file_exists(pub_out_) && !worker_error({pub_out_}).empty(); };
+        if (!wait_until([&] { return all_exist(outs, "") || worker_died() || publisher_failed(); },
+                        int(o_.timeout_s) * 1000 + 5000, 20))
+            fail(interrupted() ? "interrupted" : "timed out after " + std::to_string(o_.timeout_s) + " s");
+        else if (!all_exist(outs, ""))
+            fail("a worker died: " + log_tail(log_));
+        if (std::string why = worker_error(outs); !why.empty()) fail(why);
+    }
+
+    // Workers are reaped (killed if they hang), the hub is asked to stop and must exit 0.
+    void stop_processes() {
+        for (auto &[pid, out] : workers_)
+            if (wait_exit(pid, ok() ? 5000 : 0) < 0) stop_process(pid, SIGKILL, 1000);
+        if (hub_ > 0) {
+            int rc = stop_process(hub_, SIGTERM, 10000);
+            if (rc != 0) fail("the hub exited with status " + std::to_string(rc) + ": " + log_tail(prefix_ + "-hub.log"));
         }
     }
-    if (r.status == Status::ok && !sub_spawned)
-        for (unsigned i = 0; i < spec.subscribers; ++i) workers.emplace_back(spawn(sub_argv[i], log), sub_outs[i]);
-    auto all_exist = [&](const std::vector<std::string> &files, const char *suffix) {
+
+    // Sums what the subscribers counted; throughput from the publisher's start to the last arrival.
+    void collect_results() {
+        if (!ok()) return;
+        json pub = json::parse(read_text(pub_out_), nullptr, false);
+        if (pub.is_discarded()) fail("unreadable publisher result");
+        else if (pub.contains("error")) fail(pub["error"].get<std::string>());
+        uint64_t last = 0;
+        std::vector<uint64_t> samples;
+        for (auto &f : sub_outs_) {
+            json s = json::parse(read_text(f), nullptr, false);
+            if (s.is_discarded()) {
+                fail("unreadable subscriber result");
+                continue;
+            }
+            if (s.contains("error")) {
+                fail(s["error"].get<std::string>());
+                continue;
+            }
+            r_.delivered += s["received"].get<uint64_t>();
+            r_.lost += s["lost"].get<uint64_t>();
+            r_.duplicated += s["duplicated"].get<uint64_t>();
+            r_.out_of_order += s["out_of_order"].get<uint64_t>();
+            r_.corrupt += s["corrupt"].get<uint64_t>();
+            last = std::max<uint64_t>(last, s["last_recv_ns"].get<uint64_t>());
+            for (auto &v : s["latency_ns"]) samples.push_back(v.get<uint64_t>());
+        }
+        if (!ok()) return;
+        uint64_t t0 = pub["t0_ns"];
+        r_.seconds = last > t0 ? double(last - t0) / 1e9 : 0;
+        if (r_.seconds > 0) {
+            r_.msgs_per_s = double(r_.delivered) / r_.seconds;
+            r_.mb_per_s = double(r_.delivered) * double(r_.spec.size) / 1e6 / r_.seconds;
+        }
+        r_.latency = summarize(samples);
+        r_.judge();
+    }
+
+    const RunResult &result() const { return r_; }
+
+private:
+    bool ok() const { return r_.status == Status::ok; }
+    bool skip(const std::string &why) {
+        r_.status = Status::skipped;
+        r_.reason = why;
+        return false;
+    }
+    // Keeps the first reason.
+    void fail(const std::string &why) {
+        if (!ok()) return;
+        r_.status = Status::failed;
+        r_.reason = why;
+    }
+
+    std::vector<std::string> worker_argv(const std::string &role, const std::string &backend, const std::string &out) const {
+        auto a = ctx_.worker_args(role, backend, r_.spec);
+        a.insert(a.end(), {"--channel", channel_, "--out", out});
+        if (!instance_.empty()) a.insert(a.end(), {"--instance", instance_});
+        if (!runtime_.empty()) a.insert(a.end(), {"--runtime-dir", runtime_});
+        return a;
+    }
+
+    static bool all_exist(const std::vector<std::string> &files, const char *suffix) {
         for (auto &f : files)
             if (!file_exists(f + suffix)) return false;
         return true;
-    };
+    }
+
     // A worker that exited without writing its result (crashed, or could not start).
-    auto worker_died = [&] {
-        for (auto &[pid, out] : workers) {
+    bool worker_died() const {
+        for (auto &[pid, out] : workers_) {
             siginfo_t info{};
             if (::waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid &&
                 !file_exists(out))
                 return true;
         }
         return false;
-    };
+    }
+
     // The first error a worker wrote, if any did.
-    auto worker_error = [&](const std::vector<std::string> &outs) -> std::string {
+    static std::string worker_error(const std::vector<std::string> &outs) {
         for (auto &f : outs) {
             json j = json::parse(read_text(f), nullptr, false);
             if (!j.is_discarded() && j.contains("error")) return j["error"].get<std::string>();
         }
         return "";
-    };
-    if (r.status == Status::ok) {
-        bool any_result = false;
-        wait_until([&] {
-            for (auto &f : sub_outs) any_result |= file_exists(f);
-            return all_exist(sub_outs, ".ready") || any_result || worker_died();
-        }, 15000);
-        if (!all_exist(sub_outs, ".ready") || any_result) {
-            std::string why = worker_error(sub_outs);
-            fail(why.empty() ? "subscribers did not become ready: " + log_tail(log) : why);
-        }
     }
-    if (r.status == Status::ok) {
-        if (!pub_spawned) workers.emplace_back(spawn(pub_argv, log), pub_out);
-        write_text_atomic(go, "go\n");
-        std::vector<std::string> outs = sub_outs;
-        outs.push_back(pub_out);
-        // Polls slowly: the measurement runs meanwhile and this process should not compete for the CPU.
-        auto publisher_failed = [&] { return file_exists(pub_out) && !worker_error({pub_out}).empty(); };
-        if (!wait_until([&] { return all_exist(outs, "") || worker_died() || publisher_failed(); },
-                        int(o.timeout_s) * 1000 + 5000, 20))
-            fail(interrupted() ? "interrupted" : "timed out after " + std::to_string(o.timeout_s) + " s");
-        else if (!all_exist(outs, ""))
-            fail("a worker died: " + log_tail(log));
-        if (std::string why = worker_error(outs); !why.empty()) fail(why);
-    }
-    for (auto &[pid, out] : workers)
-        if (wait_exit(pid, r.status == Status::ok ? 5000 : 0) < 0) stop_process(pid, SIGKILL, 1000);
-    if (hub > 0) {
-        int rc = stop_process(hub, SIGTERM, 10000);
-        if (rc != 0) fail("the hub exited with status " + std::to_string(rc) + ": " + log_tail(prefix + "-hub.log"));
-    }
-    if (r.status != Status::ok) return r;
 
-    json pub = json::parse(read_text(pub_out), nullptr, false);
-    if (pub.is_discarded()) fail("unreadable publisher result");
-    else if (pub.contains("error")) fail(pub["error"].get<std::string>());
-    uint64_t last = 0;
-    std::vector<uint64_t> samples;
-    for (auto &f : sub_outs) {
-        json s = json::parse(read_text(f), nullptr, false);
-        if (s.is_discarded()) {
-            fail("unreadable subscriber result");
-            continue;
-        }
-        if (s.contains("error")) {
-            fail(s["error"].get<std::string>());
-            continue;
-        }
-        r.delivered += s["received"].get<uint64_t>();
-        r.lost += s["lost"].get<uint64_t>();
-        r.duplicated += s["duplicated"].get<uint64_t>();
-        r.out_of_order += s["out_of_order"].get<uint64_t>();
-        r.corrupt += s["corrupt"].get<uint64_t>();
-        last = std::max<uint64_t>(last, s["last_recv_ns"].get<uint64_t>());
-        for (auto &v : s["latency_ns"]) samples.push_back(v.get<uint64_t>());
+    Context &ctx_;
+    const Options &o_;
+    RunResult r_;
+    const Backend *pb_ = nullptr, *sb_ = nullptr;
+    bool pub_spawned_ = false, sub_spawned_ = false;
+    std::string prefix_, channel_, instance_, runtime_, log_, go_, pub_out_;
+    std::vector<std::string> sub_outs_;
+    std::vector<std::vector<std::string>> sub_argv_;
+    std::vector<std::string> pub_argv_;
+    std::vector<std::pair<pid_t, std::string>> workers_; // pid, result file
+    pid_t hub_ = -1;
+};
+
+} // namespace
+
+RunResult measure_hub(Context &ctx, const RunSpec &spec) {
+    HubRun run(ctx, spec);
+    if (!run.applicable()) return run.result();
+    run.plan_workers();
+    if (run.start_hub()) {
+        run.start_subscribers();
+        if (run.await_subscribers()) run.run_publisher();
     }
-    if (r.status != Status::ok) return r;
-    uint64_t t0 = pub["t0_ns"];
-    r.seconds = last > t0 ? double(last - t0) / 1e9 : 0;
-    if (r.seconds > 0) {
-        r.msgs_per_s = double(r.delivered) / r.seconds;
-        r.mb_per_s = double(r.delivered) * double(spec.size) / 1e6 / r.seconds;
-    }
-    r.latency = summarize(samples);
-    r.judge();
-    return r;
+    run.stop_processes();
+    run.collect_results();
+    return run.result();
 }
 
 } // namespace bench

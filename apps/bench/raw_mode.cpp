@@ -3,6 +3,7 @@
 #include "config.hpp"
 #include "event_loop.hpp"
 #include "frame.hpp"
+#include "host_bridge.hpp"
 #include "payload.hpp"
 #include "paths.hpp"
 #include "plugin_registry.hpp"
@@ -57,42 +58,16 @@ std::string instance_dir(const Options &o) { return o.runtime_dir + "/" + o.inst
 
 // ---------------------------------------------------------------- server ---
 
-// The minimal host: one event loop, at most one client connection. It sinks
+// The raw server: core's loop services (the hub's event loop and host
+// bridge) with a connection half of its own that takes one client. It sinks
 // data messages (verifying each), echoes pings as DATA frames, and answers
 // the end marker with a summary on kResultChannel.
-class RawServer {
+class RawServer final : public ipchub::core::ConnectionServices {
 public:
     RawServer(const Options &o, Plugin &plugin)
         : o_(o), plugin_(plugin), tracker_(o.messages), warmup_(warmup_pings(o.pings)),
           warm_{warmup_messages(o.messages, o.size)} {
         latencies_.reserve(o.pings);
-        host_.abi_version = IPCHUB_ABI_VERSION;
-        host_.struct_size = sizeof host_;
-        host_.ctx = this;
-        host_.log = [](const ipchub_host *, int level, const char *msg) {
-            if (level <= IPCHUB_LOG_WARN) std::fprintf(stderr, "raw-server: %s\n", msg);
-        };
-        host_.watch_fd = [](const ipchub_host *h, int fd, uint32_t ev, ipchub_fd_callback cb, void *user) {
-            return self(h).loop_.watch(fd, ev, [cb, user, fd](uint32_t got) { cb(user, fd, got); });
-        };
-        host_.unwatch_fd = [](const ipchub_host *h, int fd) { return self(h).loop_.unwatch(fd); };
-        host_.add_timer = [](const ipchub_host *h, uint32_t ms, int repeat, ipchub_callback cb, void *user) {
-            return self(h).loop_.add_timer(ms, repeat != 0, [cb, user] { cb(user); });
-        };
-        host_.cancel_timer = [](const ipchub_host *h, int64_t id) { self(h).loop_.cancel_timer(id); };
-        host_.post = [](const ipchub_host *h, ipchub_callback cb, void *user) {
-            return self(h).loop_.post([cb, user] { cb(user); });
-        };
-        host_.conn_opened = [](const ipchub_host *h, void *pc, const char *) -> void * { return self(h).opened(pc); };
-        host_.conn_received = [](const ipchub_host *h, void *, const void *data, size_t len) {
-            self(h).received(data, len);
-        };
-        host_.conn_writable = [](const ipchub_host *h, void *) { self(h).flush(); };
-        host_.conn_closed = [](const ipchub_host *h, void *, int) {
-            auto &s = self(h);
-            s.conn_ = nullptr; // the plugin frees it
-            s.loop_.quit();
-        };
     }
 
     int run() {
@@ -108,7 +83,7 @@ public:
         params.max_frame_size = plugin_.max_frame();
         params.file_mode = plugin_.config.hub.file_mode;
         char err[512] = {};
-        if (int rc = api.hub_init(&host_, &params, &state_, err, sizeof err); rc < 0)
+        if (int rc = api.hub_init(bridge_.host(), &params, &state_, err, sizeof err); rc < 0)
             throw std::runtime_error(std::string("hub_init: ") + (*err ? err : std::strerror(-rc)));
         if (int rc = api.hub_start(state_, err, sizeof err); rc < 0) {
             api.hub_cleanup(state_);
@@ -128,13 +103,33 @@ public:
         if (conn_) api.hub_close(state_, conn_);
         conn_ = nullptr;
         api.hub_cleanup(state_);
+        bridge_.retire();
         if (sigfd_ >= 0) ::close(sigfd_);
         if (!error_.empty()) std::fprintf(stderr, "raw-server: %s\n", error_.c_str());
         return error_.empty() ? 0 : 1;
     }
 
 private:
-    static RawServer &self(const ipchub_host *h) { return *static_cast<RawServer *>(h->ctx); }
+    static ipchub::core::LoopServices loop_services(ipchub::core::EventLoop &loop) {
+        return {&loop, [](ipchub::core::Level level, const std::string &text) {
+                    if (level <= ipchub::core::Level::warn) std::fprintf(stderr, "raw-server: %s\n", text.c_str());
+                }};
+    }
+
+    // ---- connection services: one client per run ----
+
+    void *opened(void *plugin_conn, const char *) override {
+        if (conn_) return nullptr;
+        conn_ = plugin_conn;
+        last_activity_ns_ = now_ns();
+        return this;
+    }
+    void received(void *, const void *data, size_t len) override { receive(data, len); }
+    void writable(void *) override { flush(); }
+    void closed(void *, int) override {
+        conn_ = nullptr; // the plugin frees it
+        loop_.quit();
+    }
 
     void watch_signals() {
         sigset_t set;
@@ -149,14 +144,7 @@ private:
         });
     }
 
-    void *opened(void *plugin_conn) {
-        if (conn_) return nullptr; // one client per run
-        conn_ = plugin_conn;
-        last_activity_ns_ = now_ns();
-        return this;
-    }
-
-    void received(const void *data, size_t len) {
+    void receive(const void *data, size_t len) {
         last_activity_ns_ = now_ns();
         bool ok = reader_.feed(data, len, [this](const FrameView &f) { on_frame(f); });
         if (!ok) {
@@ -228,7 +216,7 @@ private:
     const Options &o_;
     Plugin &plugin_;
     ipchub::core::EventLoop loop_;
-    ipchub_host host_{};
+    ipchub::core::HostBridge bridge_{loop_services(loop_), *this};
     void *state_ = nullptr;
     void *conn_ = nullptr;
     int sigfd_ = -1;
