@@ -19,7 +19,7 @@ TEST_CASE("config_object: no allowed keys still rejects every key but comment") 
     CHECK(error == R"(config: unknown key "bogus" (allowed: comment))");
 }
 
-TEST_CASE("config_object: not JSON, or not an object, is an error; NULL and empty are {}") {
+TEST_CASE("config_object: not JSON or not an object is an error, NULL and empty are {}") {
     nlohmann::json j;
     std::string error;
     CHECK_FALSE(parse_config_object("{", {"a"}, j, error));
