@@ -1,6 +1,6 @@
 // The hub side of registration (registration.hpp): accept a client on the
 // registration socket, read its hello, create its segment and doorbell and
-// send both; from then on the client is a Conn (hub_conn.hpp).
+// send both; then the host gets the connection (hub_conn.hpp).
 #pragma once
 
 #include "hub.hpp"
@@ -12,7 +12,7 @@ namespace ipchub::shm {
 // Watch callback of the listening socket: accepts every waiting client.
 void on_accept(void *hub, int fd, uint32_t events);
 
-// Closes the clients that have not said hello yet (hub_stop).
-void drop_all_pending(Hub *h);
+// Closes the clients whose handshake has not finished (hub_stop).
+void close_unopened(Hub *h);
 
 } // namespace ipchub::shm

@@ -1,16 +1,20 @@
 #include "client.hpp"
 
 #include "doorbell.hpp"
-#include "plugin_support.hpp"
 #include "registration.hpp"
 #include "segment.hpp"
 #include "stream_write.hpp"
 
+#include "clock.hpp"
+#include "errors.hpp"
+#include "spin.hpp"
+#include "stream_io.hpp"
+#include "unix_socket.hpp"
+#include "wait_fd.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,9 +27,10 @@ namespace ipchub::shm {
 
 namespace {
 
-using ipchub::plugin::format_error;
-using ipchub::plugin::monotonic_ms;
-using ipchub::plugin::spin_until;
+using plugin::Deadline;
+using plugin::format_error;
+using plugin::monotonic_us;
+using plugin::spin_until;
 
 constexpr int kWaitSliceMs = 200; // a sleeping client checks the hub's liveness this often
 
@@ -38,12 +43,6 @@ struct Client {
     std::atomic<long long> last_traffic_us{0};
     Segment seg;
 };
-
-long long monotonic_us() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<long long>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
-}
 
 // How long a client call may spin: what is left of spin_us since the last
 // traffic (an idle client that calls receive in a loop must not spin on
@@ -69,15 +68,16 @@ bool hub_alive(Client *c, bool ask_socket) {
 } // namespace
 
 int client_connect(const ipchub_client_params *params, void **conn, char *err, size_t err_len) {
-    std::string path = registration_path(params->runtime_dir);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path)
-        return format_error(err, err_len, -ENAMETOOLONG, "socket path %s is too long", path.c_str());
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     int timeout = params->connect_timeout_ms < 0 ? 5000 : params->connect_timeout_ms;
+    int sock = plugin::connect_unix(registration_path(params->runtime_dir), SOCK_SEQPACKET, params->instance, err,
+                                    err_len);
+    if (sock < 0) return sock;
     auto *c = new (std::nothrow) Client;
-    if (!c) return format_error(err, err_len, -ENOMEM, "out of memory");
+    if (!c) {
+        ::close(sock);
+        return format_error(err, err_len, -ENOMEM, "out of memory");
+    }
+    c->sock = sock;
     auto fail = [&](int code, const std::string &why) {
         if (c->sock >= 0) ::close(c->sock);
         if (c->doorbell >= 0) ::close(c->doorbell);
@@ -85,19 +85,10 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
         delete c;
         return format_error(err, err_len, code, "%s", why.c_str());
     };
-    c->sock = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (c->sock < 0) return fail(-errno, std::string("socket: ") + std::strerror(errno));
-    if (::connect(c->sock, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0) {
-        int e = errno;
-        if (e == ENOENT || e == ECONNREFUSED)
-            return fail(-e, "no hub is running for instance '" + std::string(params->instance) + "' (" + path +
-                                (e == ENOENT ? " does not exist)" : " refuses connections)"));
-        return fail(-e, "cannot connect to " + path + ": " + std::strerror(e));
-    }
     ClientHello hello{kHelloMagic, kLayoutVersion, uint32_t(::getpid()), 0};
     int rc = send_with_fds(c->sock, &hello, sizeof hello, nullptr, 0);
     if (rc < 0) return fail(rc, std::string("cannot register with the hub: ") + std::strerror(-rc));
-    rc = ipchub::plugin::wait_fd(c->sock, POLLIN, timeout);
+    rc = plugin::wait_fd(c->sock, POLLIN, timeout);
     if (rc <= 0)
         return fail(rc < 0 ? rc : -ETIMEDOUT, "the hub did not answer the shm registration within " +
                                                   std::to_string(timeout) + " ms");
@@ -139,8 +130,8 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
 int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int timeout_ms) {
     auto *c = static_cast<Client *>(conn);
     Ring &ring = c->seg.to_hub;
-    size_t total = iov_total(iov, iovcnt);
-    long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
+    size_t total = plugin::iov_bytes(iov, iovcnt);
+    const Deadline deadline = Deadline::after_ms(timeout_ms);
     bool ask_socket = false;
     bool spun = false; // spin once per call, and only within spin_us of the last traffic
     for (;;) {
@@ -149,7 +140,7 @@ int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int time
         if (w < 0) return -EPROTO;
         if (w > 0 && c->spin_us) c->last_traffic_us.store(monotonic_us(), std::memory_order_relaxed);
         if (w > 0 || total == 0) return w;
-        long long left = deadline < 0 ? kWaitSliceMs : deadline - monotonic_ms();
+        long long left = deadline.is_never() ? kWaitSliceMs : deadline.left_ms();
         if (left <= 0) return hub_alive(c, true) ? 0 : -EPIPE;
         auto room_or_closed = [&] {
             int64_t room = ring.free_space();
@@ -157,7 +148,7 @@ int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int time
         };
         if (!spun) {
             spun = true;
-            if (spin_until(spin_budget(c, deadline < 0 ? -1 : left), room_or_closed)) continue;
+            if (spin_until(spin_budget(c, deadline.is_never() ? -1 : left), room_or_closed)) continue;
         }
         if (ring.producer_prepare_sleep(kRecordHeader + 1)) {
             int rc = sem_wait_ms(&ring.header()->spaces, int(left < kWaitSliceMs ? left : kWaitSliceMs));
@@ -171,7 +162,7 @@ int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int time
 int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
     auto *c = static_cast<Client *>(conn);
     Ring &ring = c->seg.to_client;
-    long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
+    const Deadline deadline = Deadline::after_ms(timeout_ms);
     bool spun = false; // spin once per call, and only within spin_us of the last traffic
     for (;;) {
         int64_t n = ring.read_stream(buf, cap);
@@ -181,13 +172,13 @@ int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
             if (c->spin_us) c->last_traffic_us.store(monotonic_us(), std::memory_order_relaxed);
             return n;
         }
-        long long left = deadline < 0 ? kWaitSliceMs : deadline - monotonic_ms();
+        long long left = deadline.is_never() ? kWaitSliceMs : deadline.left_ms();
         if (left <= 0) return hub_alive(c, true) ? 0 : -EPIPE;
         if (!hub_alive(c, false)) return -EPIPE;
         if (!spun) {
             spun = true;
             auto data_or_closed = [&] { return !ring.empty() || c->seg.header->hub_closed.load(); };
-            if (spin_until(spin_budget(c, deadline < 0 ? -1 : left), data_or_closed)) continue;
+            if (spin_until(spin_budget(c, deadline.is_never() ? -1 : left), data_or_closed)) continue;
         }
         if (ring.consumer_prepare_sleep()) {
             int rc = sem_wait_ms(&ring.header()->items, int(left < kWaitSliceMs ? left : kWaitSliceMs));

@@ -1,34 +1,23 @@
 #include "config.hpp"
 
-#include "plugin_support.hpp"
+#include "config_object.hpp"
 #include "ring.hpp"
-
-#include <nlohmann/json.hpp>
-
-#include <cerrno>
 
 namespace ipchub::shm {
 
-using ipchub::plugin::format_error;
-
-int parse_config(const char *json, Config &out, char *err, size_t err_len) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(json && *json ? json : "{}");
-    } catch (const std::exception &e) {
-        return format_error(err, err_len, -EINVAL, "config is not valid JSON: %s", e.what());
+bool parse_config(const char *json, Config &out, std::string &error) {
+    nlohmann::json object;
+    if (!plugin::parse_config_object(json, {"ring_bytes"}, object, error)) return false;
+    auto ring_bytes = object.find("ring_bytes");
+    if (ring_bytes == object.end()) return true;
+    // Not read_whole_number: the ring needs a power of two, and says so.
+    if (!ring_bytes->is_number_unsigned() || !valid_ring_bytes(ring_bytes->get<uint64_t>())) {
+        error = "config ring_bytes must be a power of two from " + std::to_string(kMinRingBytes) + " to " +
+                std::to_string(kMaxRingBytes) + " (got " + ring_bytes->dump() + ")";
+        return false;
     }
-    if (!j.is_object()) return format_error(err, err_len, -EINVAL, "config must be a JSON object");
-    for (auto &[key, value] : j.items()) {
-        if (key != "ring_bytes")
-            return format_error(err, err_len, -EINVAL, "unknown config key \"%s\" (known: ring_bytes)", key.c_str());
-        if (!value.is_number_unsigned() || !valid_ring_bytes(value.get<uint64_t>()))
-            return format_error(err, err_len, -EINVAL,
-                                "config ring_bytes must be a power of two from %zu to %zu (got %s)", kMinRingBytes,
-                                kMaxRingBytes, value.dump().c_str());
-        out.ring_bytes = value.get<uint64_t>();
-    }
-    return 0;
+    out.ring_bytes = ring_bytes->get<uint64_t>();
+    return true;
 }
 
 } // namespace ipchub::shm

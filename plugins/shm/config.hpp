@@ -1,8 +1,8 @@
 // The shm transport's object in plugins.json: {"ring_bytes": <power of two>}.
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace ipchub::shm {
 
@@ -12,8 +12,9 @@ struct Config {
     uint64_t ring_bytes = kDefaultRingBytes; // each direction of every connection
 };
 
-// Parses `json` (null or "" = {}) into `out`. Unknown keys and bad values are
-// refused with a message that names them. Returns 0 or -EINVAL.
-int parse_config(const char *json, Config &out, char *err, size_t err_len);
+// Parses `json` (null or "" = {}) into `out`. False with `error` set when it
+// is not a JSON object, has a key other than ring_bytes (or "comment"), or a
+// ring_bytes the ring cannot use; the message names the key or the value.
+bool parse_config(const char *json, Config &out, std::string &error);
 
 } // namespace ipchub::shm

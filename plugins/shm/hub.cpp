@@ -3,9 +3,11 @@
 #include "bootstrap.hpp"
 #include "doorbell.hpp"
 #include "hub_conn.hpp"
-#include "plugin_support.hpp"
+#include "errors.hpp"
 #include "registration.hpp"
+#include "stream_io.hpp"
 #include "stream_write.hpp"
+#include "unix_socket.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <utility>
 
 namespace ipchub::shm {
 
@@ -22,28 +25,27 @@ void log(Hub *h, int level, const std::string &text) { h->host->log(h->host, lev
 
 int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **state, char *err, size_t err_len) {
     Config config;
-    int rc = parse_config(params->config_json, config, err, err_len);
-    if (rc < 0) return rc;
+    std::string why;
+    if (!parse_config(params->config_json, config, why)) return format_error(err, err_len, -EINVAL, "%s", why.c_str());
+    std::string path = registration_path(params->runtime_dir);
+    if (int rc = plugin::check_socket_path(path, err, err_len); rc < 0) return rc;
     auto *h = new (std::nothrow) Hub;
     if (!h) return format_error(err, err_len, -ENOMEM, "out of memory");
     h->host = host;
     h->instance = params->instance;
-    h->path = registration_path(params->runtime_dir);
+    h->path = std::move(path);
     h->file_mode = params->file_mode;
     h->ring_bytes = config.ring_bytes;
     if (IPCHUB_HAS_MEMBER(params, ipchub_hub_params, spin_us)) h->spin_us = params->spin_us;
     h->edge = IPCHUB_ABI_MINOR(host->abi_version) >= 1;
-    if ((rc = ipchub::plugin::check_socket_path(h->path, err, err_len)) < 0) {
-        delete h;
-        return rc;
-    }
+    h->conns.set_host(host);
     *state = h;
     return 0;
 }
 
 int hub_start(void *state, char *err, size_t err_len) {
     auto *h = static_cast<Hub *>(state);
-    int fd = ipchub::plugin::listen_unix(h->path, SOCK_SEQPACKET, h->file_mode, err, err_len);
+    int fd = plugin::listen_unix(h->path, SOCK_SEQPACKET, h->file_mode, err, err_len);
     if (fd < 0) return fd;
     h->listen_fd = fd;
     int rc = h->host->watch_fd(h->host, fd, IPCHUB_EV_READ, on_accept, h);
@@ -55,11 +57,9 @@ int hub_start(void *state, char *err, size_t err_len) {
 // No threads of our own to stop: everything runs on the hub's loop.
 void hub_stop(void *state) {
     auto *h = static_cast<Hub *>(state);
-    drop_all_pending(h);
+    close_unopened(h);
     if (h->listen_fd < 0) return;
-    h->host->unwatch_fd(h->host, h->listen_fd);
-    ::close(h->listen_fd);
-    h->listen_fd = -1;
+    plugin::close_watched(h->host, h->listen_fd);
     ::unlink(h->path.c_str());
 }
 
@@ -70,7 +70,7 @@ int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
     // hub then closes the connection.
     if (c->hung_up) return -EPIPE;
     Ring &ring = c->seg.to_client;
-    size_t total = iov_total(iov, iovcnt);
+    size_t total = plugin::iov_bytes(iov, iovcnt);
     auto wake = [&] { sem_post(&ring.header()->items); };
     int64_t taken = write_available(ring, iov, iovcnt, total, 0, wake);
     while (taken >= 0 && size_t(taken) < total) {
@@ -93,7 +93,8 @@ int hub_poll(void *state, int sleeping) {
     auto *h = static_cast<Hub *>(state);
     if (!sleeping && !h->spinning) {
         h->spinning = true;
-        for (Conn *c : h->conns) c->seg.to_hub.consumer_cancel_sleep();
+        for (Conn *c : h->conns)
+            if (c->opened()) c->seg.to_hub.consumer_cancel_sleep();
     }
     if (sleeping) h->spinning = false;
     int handled = 0;
@@ -101,6 +102,7 @@ int hub_poll(void *state, int sleeping) {
     // else: so step past it before draining.
     for (auto it = h->conns.begin(); it != h->conns.end();) {
         Conn *c = *it++;
+        if (!c->opened()) continue; // still in its handshake
         if (c->want_space && check_space(c)) ++handled;
         if (!c->receiving) continue; // resuming rings the doorbell
         if (!c->seg.to_hub.empty()) {
@@ -121,20 +123,17 @@ void hub_set_receiving(void *, void *conn, int enabled) {
     if (c->receiving) ring_doorbell(c->doorbell); // drain what piled up, on the loop, not from inside this call
 }
 
-void hub_close(void *, void *conn) {
+void hub_close(void *state, void *conn) {
     auto *c = static_cast<Conn *>(conn);
     close_for_client(c);
-    free_conn(c);
+    static_cast<Hub *>(state)->conns.close(c);
 }
 
 void hub_cleanup(void *state) {
     auto *h = static_cast<Hub *>(state);
-    hub_stop(h);
-    while (!h->conns.empty()) {
-        Conn *c = *h->conns.begin();
-        close_for_client(c);
-        free_conn(c);
-    }
+    hub_stop(h); // closes the clients still in their handshake
+    for (Conn *c : h->conns) close_for_client(c);
+    h->conns.close_all();
     // Segments were unlinked when created; a hub killed in that instant is
     // what sweep is for.
     delete h;

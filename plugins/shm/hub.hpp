@@ -14,19 +14,18 @@
 #pragma once
 
 #include "config.hpp"
+#include "connection_set.hpp"
 
 #include <ipchub/plugin.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 namespace ipchub::shm {
 
 struct Conn;
-struct Pending;
 
 constexpr size_t kDrainChunk = 256 * 1024;      // hub copies out of a ring in pieces of this size
 constexpr size_t kDrainPerWakeup = 1024 * 1024; // then let other connections have a turn
@@ -42,8 +41,7 @@ struct Hub {
     bool spinning = false; // between hub_poll(0) and hub_poll(1): clients need not ring
     int listen_fd = -1;
     unsigned next_segment = 0;
-    std::unordered_set<Pending *> pending; // connected, no hello yet (bootstrap.hpp)
-    std::unordered_set<Conn *> conns;      // registered (hub_conn.hpp)
+    plugin::ConnectionSet<Conn> conns; // from accept on; opened() once the host knows them (hub_conn.hpp)
     std::vector<uint8_t> buffer = std::vector<uint8_t>(kDrainChunk);
 };
 

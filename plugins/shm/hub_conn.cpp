@@ -23,7 +23,7 @@ void on_doorbell(void *user, int fd, uint32_t) {
         ring_doorbell(c->doorbell); // come back on the next loop turn
         return;
     }
-    if (c->hung_up && c->receiving && c->seg.to_hub.empty()) drop(c, 0);
+    if (c->hung_up && c->receiving && c->seg.to_hub.empty()) c->hub->conns.lost(c, 0);
 }
 
 // EOF (or error) on the registration socket: the client closed or died.
@@ -41,43 +41,23 @@ void on_sock(void *user, int fd, uint32_t) {
     bool more = true;
     while (c->receiving && more)
         if (!drain(c, SIZE_MAX, &more)) return;
-    if (c->receiving) drop(c, reason); // else: dropped once resumed and drained (on_doorbell)
+    if (c->receiving) h->conns.lost(c, reason); // else: dropped once resumed and drained (on_doorbell)
 }
 
 } // namespace
 
-Conn::~Conn() {
-    if (sock >= 0) ::close(sock);
-    if (doorbell >= 0) ::close(doorbell);
+void Conn::teardown(const ipchub_host *host) {
+    plugin::close_watched(host, sock);
+    plugin::close_watched(host, doorbell);
     seg.unmap();
 }
 
-bool open_conn(Conn *c, const std::string &peer) {
+bool open_conn(Conn *c) {
     Hub *h = c->hub;
-    c->host_conn = h->host->conn_opened(h->host, c, peer.c_str());
-    if (!c->host_conn) { // shutting down
-        delete c;
-        return false;
-    }
-    h->conns.insert(c);
+    if (!h->conns.report_opened(c, c->peer.c_str())) return false; // shutting down
     h->host->watch_fd(h->host, c->sock, IPCHUB_EV_READ, on_sock, c);
     h->host->watch_fd(h->host, c->doorbell, IPCHUB_EV_READ | (h->edge ? IPCHUB_EV_EDGE : 0u), on_doorbell, c);
     return true;
-}
-
-void free_conn(Conn *c) {
-    Hub *h = c->hub;
-    h->host->unwatch_fd(h->host, c->sock);
-    h->host->unwatch_fd(h->host, c->doorbell);
-    h->conns.erase(c);
-    delete c;
-}
-
-void drop(Conn *c, int reason) {
-    void *host_conn = c->host_conn;
-    const ipchub_host *host = c->hub->host;
-    free_conn(c);
-    host->conn_closed(host, host_conn, reason);
 }
 
 void close_for_client(Conn *c) {
@@ -99,7 +79,7 @@ bool drain(Conn *c, size_t budget, bool *more) {
         int64_t n = ring.read_stream(h->buffer.data(), h->buffer.size() < budget ? h->buffer.size() : budget);
         if (n < 0) {
             log(h, IPCHUB_LOG_WARN, "closing a client whose ring is corrupt");
-            drop(c, EPROTO);
+            h->conns.lost(c, EPROTO);
             return false;
         }
         if (n == 0) {

@@ -1,43 +1,39 @@
-// One registered client on the hub side: its segment, its registration
-// socket (kept for liveness only) and its doorbell, and the one way each of
-// them is released.
+// One client on the hub side: its registration socket (the handshake, then
+// liveness only), its segment and its doorbell. Owned by the hub's
+// ConnectionSet from accept on, so every way a client ends (no hello, a
+// refused or failed handshake, lost, hub_close, cleanup) goes through the one
+// teardown below.
 #pragma once
 
 #include "hub.hpp"
 #include "segment.hpp"
 
 #include <cstddef>
+#include <string>
 
 namespace ipchub::shm {
 
 struct Conn {
     Hub *hub = nullptr;
-    int sock = -1;     // registration socket: liveness only
+    int sock = -1;     // registration socket: the hello, then liveness only
     int doorbell = -1; // eventfd: the client rings it when the hub sleeps
-    Segment seg;
-    void *host_conn = nullptr;
+    Segment seg;       // mapped once the hello was accepted
+    void *host_conn = nullptr; // set once the host knows the client (opened())
+    std::string peer;          // for conn_opened and the log
     bool receiving = true;
     bool want_space = false; // hub_send returned short: conn_writable owed
     bool hung_up = false;    // client gone while paused: close once drained
 
-    explicit Conn(Hub *h) : hub(h) {}
-    Conn(const Conn &) = delete;
-    Conn &operator=(const Conn &) = delete;
-    // Closes the descriptors it holds and unmaps (the client's mapping, if
-    // it lives, keeps the memory; else it is freed now). Nothing watched.
-    ~Conn();
+    bool opened() const { return host_conn != nullptr; }
+    // Unwatches and closes the descriptors and unmaps (the client's mapping,
+    // if it lives, keeps the memory; else it is freed now).
+    void teardown(const ipchub_host *host);
 };
 
-// Hands a connection whose client has its segment and doorbell to the host
-// (conn_opened) and watches it. False (and `c` freed) when the host refuses
-// it (shutting down).
-bool open_conn(Conn *c, const std::string &peer);
-
-// Unwatches and frees a registered connection; the host is not told.
-void free_conn(Conn *c);
-
-// The client went away (or broke the ring): free it, report it to the host.
-void drop(Conn *c, int reason);
+// A client whose segment and doorbell were sent: hand it to the host
+// (conn_opened) and watch it. False (and `c` torn down) when the host
+// refuses it (shutting down).
+bool open_conn(Conn *c);
 
 // Tell a live client the connection is over: it reads what is left in its
 // ring, then gets -EPIPE. The memory goes when its mapping goes.

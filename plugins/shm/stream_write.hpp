@@ -17,12 +17,6 @@ constexpr size_t kMaxIov = 64;
 // Gathers the iovecs after skipping `skip` bytes into `out` (at most kMaxIov).
 size_t skip_iov(const iovec *iov, size_t iovcnt, size_t skip, iovec *out);
 
-inline size_t iov_total(const iovec *iov, size_t iovcnt) {
-    size_t total = 0;
-    for (size_t i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
-    return total;
-}
-
 // Writes as much of iov (from byte `taken` on) as the ring takes now: one
 // record, or more when the consumer frees space meanwhile. Wakes a sleeping
 // consumer through `wake`. Returns the new `taken` or a negative errno.
