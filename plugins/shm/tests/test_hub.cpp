@@ -144,111 +144,100 @@ bool peer_closed(int fd) {
     return ::recv(fd, &byte, 1, MSG_DONTWAIT) == 0;
 }
 
-void say_hello(int fd, uint32_t layout = kLayoutVersion) {
+// Says hello, lets the hub answer, reads the answer (see read_reply).
+int hello(HubFixture &hub, int fd, HubReply &reply, int *nfds = nullptr, uint32_t layout = kLayoutVersion) {
     ClientHello hello{kHelloMagic, layout, uint32_t(::getpid()), 0};
     REQUIRE(send_with_fds(fd, &hello, sizeof hello, nullptr, 0) == 0);
+    hub.fake.pump();
+    return read_reply(fd, reply, nfds);
+}
+
+// Declared before the HubFixture, so checked after the hub half is gone.
+struct NoDescriptorLeft {
+    int before = open_fds();
+    ~NoDescriptorLeft() { CHECK(open_fds() == before); }
+};
+
+// The client is gone from the hub half and the host never heard of it.
+void check_released_unreported(const HubFixture &hub) {
+    CHECK(hub.only_listening());
+    CHECK(hub.fake.closed.empty());
 }
 
 } // namespace
 
 TEST_CASE("hub: a client of another layout is refused with the reason, released, never reported") {
-    int before = open_fds();
-    {
-        HubFixture hub;
-        int fd = hub.connect();
-        say_hello(fd, kLayoutVersion + 1);
-        hub.fake.pump();
-        HubReply reply{};
-        CHECK(read_reply(fd, reply) == -EPROTO);
-        CHECK(std::string(reply.text).find("layout version") != std::string::npos);
-        CHECK(peer_closed(fd));
-        CHECK(hub.only_listening());
-        CHECK(hub.fake.opened == 0);
-        CHECK(hub.fake.closed.empty());
-        ::close(fd);
-    }
-    CHECK(open_fds() == before);
+    NoDescriptorLeft no_leak;
+    HubFixture hub;
+    int fd = hub.connect();
+    HubReply reply{};
+    CHECK(hello(hub, fd, reply, nullptr, kLayoutVersion + 1) == -EPROTO);
+    CHECK(std::string(reply.text).find("layout version") != std::string::npos);
+    CHECK(peer_closed(fd));
+    CHECK(hub.fake.opened == 0);
+    check_released_unreported(hub);
+    ::close(fd);
 }
 
 TEST_CASE("hub: a client that goes away before its hello is forgotten") {
-    int before = open_fds();
-    {
-        HubFixture hub;
-        int fd = hub.connect();
-        CHECK_FALSE(hub.only_listening()); // its socket is watched for the hello
-        ::close(fd);
-        hub.fake.pump();
-        CHECK(hub.only_listening());
-        CHECK(hub.fake.opened == 0);
-        CHECK(hub.fake.closed.empty());
-    }
-    CHECK(open_fds() == before);
+    NoDescriptorLeft no_leak;
+    HubFixture hub;
+    int fd = hub.connect();
+    CHECK_FALSE(hub.only_listening()); // its socket is watched for the hello
+    ::close(fd);
+    hub.fake.pump();
+    CHECK(hub.fake.opened == 0);
+    check_released_unreported(hub);
 }
 
 TEST_CASE("hub: a registered client that dies is reported once (ECONNRESET), then released") {
-    int before = open_fds();
-    {
-        HubFixture hub;
-        int fd = hub.connect();
-        say_hello(fd);
-        hub.fake.pump();
-        HubReply reply{};
-        int nfds = 0;
-        CHECK(read_reply(fd, reply, &nfds) == 0);
-        CHECK(nfds == 2);
-        CHECK(reply.ring_bytes == 4096);
-        CHECK(hub.fake.opened == 1);
-        CHECK(hub.fake.watches.size() == size_t(hub.listen_watches + 2)); // liveness socket and doorbell
-        ::close(fd); // without client_close: as if killed
-        hub.fake.pump();
-        CHECK(hub.fake.closed == std::vector<int>{ECONNRESET});
-        CHECK(hub.only_listening());
-        hub.fake.pump(); // nothing more to report
-        CHECK(hub.fake.closed.size() == 1);
-    }
-    CHECK(open_fds() == before);
+    NoDescriptorLeft no_leak;
+    HubFixture hub;
+    int fd = hub.connect();
+    HubReply reply{};
+    int nfds = 0;
+    CHECK(hello(hub, fd, reply, &nfds) == 0);
+    CHECK(nfds == 2);
+    CHECK(reply.ring_bytes == 4096);
+    CHECK(hub.fake.opened == 1);
+    CHECK(hub.fake.watches.size() == size_t(hub.listen_watches + 2)); // liveness socket and doorbell
+    ::close(fd); // without client_close: as if killed
+    hub.fake.pump();
+    CHECK(hub.fake.closed == std::vector<int>{ECONNRESET});
+    CHECK(hub.only_listening());
+    hub.fake.pump(); // nothing more to report
+    CHECK(hub.fake.closed.size() == 1);
 }
 
 TEST_CASE("hub: a client the host refuses (shutting down) is released, never reported") {
-    int before = open_fds();
-    {
-        HubFixture hub;
-        hub.fake.refuse = true;
-        int fd = hub.connect();
-        say_hello(fd);
-        hub.fake.pump();
-        HubReply reply{};
-        CHECK(read_reply(fd, reply) == 0); // sent before the host was asked
-        CHECK(peer_closed(fd));
-        CHECK(hub.only_listening());
-        CHECK(hub.fake.closed.empty());
-        ::close(fd);
-    }
-    CHECK(open_fds() == before);
+    NoDescriptorLeft no_leak;
+    HubFixture hub;
+    hub.fake.refuse = true;
+    int fd = hub.connect();
+    HubReply reply{};
+    CHECK(hello(hub, fd, reply) == 0); // sent before the host was asked
+    CHECK(peer_closed(fd));
+    check_released_unreported(hub);
+    ::close(fd);
 }
 
 TEST_CASE("hub: hub_stop closes clients still in their handshake; cleanup tells registered ones") {
-    int before = open_fds();
-    {
-        HubFixture hub;
-        int registered = hub.connect();
-        say_hello(registered);
-        hub.fake.pump();
-        HubReply reply{};
-        REQUIRE(read_reply(registered, reply) == 0);
-        int waiting = hub.connect();
-        hub_stop(hub.state);
-        CHECK(peer_closed(waiting));
-        CHECK(hub.fake.watches.size() == 2); // the registered client's socket and doorbell
-        hub_cleanup(hub.state);
-        hub.state = nullptr;
-        CHECK(peer_closed(registered));
-        CHECK(hub.fake.watches.empty());
-        CHECK(hub.fake.closed.empty()); // the hub closed them: nothing to report
-        ::close(waiting);
-        ::close(registered);
-    }
-    CHECK(open_fds() == before);
+    NoDescriptorLeft no_leak;
+    HubFixture hub;
+    int registered = hub.connect();
+    HubReply reply{};
+    REQUIRE(hello(hub, registered, reply) == 0);
+    int waiting = hub.connect();
+    hub_stop(hub.state);
+    CHECK(peer_closed(waiting));
+    CHECK(hub.fake.watches.size() == 2); // the registered client's socket and doorbell
+    hub_cleanup(hub.state);
+    hub.state = nullptr;
+    CHECK(peer_closed(registered));
+    CHECK(hub.fake.watches.empty());
+    CHECK(hub.fake.closed.empty()); // the hub closed them: nothing to report
+    ::close(waiting);
+    ::close(registered);
 }
 
 TEST_CASE("hub: hub_init refuses a config key the transport does not know, creating nothing") {
