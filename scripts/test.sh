@@ -28,7 +28,7 @@ if [ "${QUICK:-0}" != 1 ]; then
     # The seeded shm ring model tests run >100x slower under ASan (minutes);
     # they are pure ring logic and run in the normal and TSan builds.
     (cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest -j2 --output-on-failure --timeout 300 \
-        -L 'unit|integration' -E 'shm: ring')
+        -L 'unit|integration' -E 'shm/ring: ')
 
     # The tests labelled "tsan" (the shm ring with two threads) are always
     # compiled with ThreadSanitizer and already ran in the suite above.

@@ -1,6 +1,6 @@
 // shm_ring_tsan: the ring with a producer and a consumer thread, both
 // record and byte-stream mode, sleeping on the semaphores. Built with
-// -fsanitize=thread (tests/shm/CMakeLists.txt): TSan must report no race.
+// -fsanitize=thread (plugins/shm/CMakeLists.txt): TSan must report no race.
 #include "stream_check.hpp"
 
 #include <cstdio>

@@ -1,8 +1,7 @@
 // The shm transport's ring (plugins/shm/ring.hpp) on ordinary memory, one
 // thread: boundaries, wrap-around at every alignment, a randomised model,
-// messages larger than the ring, a corrupt peer. The ring's hot path is
-// header-only, so this needs no library of the plugin.
-#include "../../plugins/shm/ring.hpp"
+// messages larger than the ring, a corrupt peer.
+#include "ring.hpp"
 
 #include <doctest/doctest.h>
 
@@ -64,7 +63,7 @@ std::string pattern(size_t n, unsigned seed) {
 
 } // namespace
 
-TEST_CASE("shm: ring starts empty and reads nothing") {
+TEST_CASE("ring: starts empty and reads nothing") {
     TestRing t(4096);
     CHECK(t.ring.empty());
     CHECK(t.ring.used() == 0);
@@ -76,7 +75,7 @@ TEST_CASE("shm: ring starts empty and reads nothing") {
     CHECK(t.ring.empty());
 }
 
-TEST_CASE("shm: ring full refuses, exact fit is taken, space returns after a read") {
+TEST_CASE("ring: full refuses, exact fit is taken, space returns after a read") {
     TestRing t(4096);
     std::string big = pattern(4096 - kRecordHeader, 1); // exactly the whole ring
     CHECK(t.write(big) == int64_t(big.size()));
@@ -99,7 +98,7 @@ TEST_CASE("shm: ring full refuses, exact fit is taken, space returns after a rea
     CHECK(t.guard_intact());
 }
 
-TEST_CASE("shm: ring record too large for a buffer stays in place") {
+TEST_CASE("ring: record too large for a buffer stays in place") {
     TestRing t(4096);
     CHECK(t.write(pattern(100, 4)) == 100);
     char small[50];
@@ -107,7 +106,7 @@ TEST_CASE("shm: ring record too large for a buffer stays in place") {
     CHECK(t.read() == pattern(100, 4));
 }
 
-TEST_CASE("shm: ring wrap-around at every alignment, records and length words split anywhere") {
+TEST_CASE("ring: wrap-around at every alignment, records and length words split anywhere") {
     constexpr uint64_t cap = 4096;
     for (uint64_t start = cap - 80; start < cap + 8; ++start) { // every offset near the end, counters past it
         for (size_t len : {size_t(1), size_t(3), size_t(4), size_t(5), size_t(63), size_t(100), size_t(1000),
@@ -139,7 +138,7 @@ TEST_CASE("shm: ring wrap-around at every alignment, records and length words sp
     }
 }
 
-TEST_CASE("shm: ring 64-bit counters wrap past 2^64") {
+TEST_CASE("ring: 64-bit counters wrap past 2^64") {
     TestRing t(4096, UINT64_MAX - 10);
     std::string m = pattern(3000, 5);
     for (int i = 0; i < 10; ++i) {
@@ -149,7 +148,7 @@ TEST_CASE("shm: ring 64-bit counters wrap past 2^64") {
     CHECK(t.ring.empty());
 }
 
-TEST_CASE("shm: ring variable sizes against a model (seeded)") {
+TEST_CASE("ring: variable sizes against a model (seeded)") {
     std::mt19937_64 rng(20240601);
     TestRing t(8192, rng());
     std::deque<std::string> model;
@@ -182,7 +181,7 @@ TEST_CASE("shm: ring variable sizes against a model (seeded)") {
     CHECK(t.guard_intact());
 }
 
-TEST_CASE("shm: ring byte stream with random cuts against a model (seeded)") {
+TEST_CASE("ring: byte stream with random cuts against a model (seeded)") {
     std::mt19937_64 rng(77);
     TestRing t(4096, rng());
     std::string sent, received;
@@ -214,7 +213,7 @@ TEST_CASE("shm: ring byte stream with random cuts against a model (seeded)") {
     CHECK(received == sent);
 }
 
-TEST_CASE("shm: ring message larger than the ring: refused as a record, fragmented as a stream") {
+TEST_CASE("ring: message larger than the ring: refused as a record, fragmented as a stream") {
     TestRing t(4096);
     std::string huge = pattern(3 * 4096 + 123, 11);
     CHECK(t.write(huge) == -EMSGSIZE); // can never fit as one record
@@ -237,7 +236,7 @@ TEST_CASE("shm: ring message larger than the ring: refused as a record, fragment
     CHECK(got == huge);
 }
 
-TEST_CASE("shm: ring gathers iovecs into one record") {
+TEST_CASE("ring: gathers iovecs into one record") {
     TestRing t(4096);
     std::string a = "head:", b(10, '\0'), c = "tail";
     iovec iov[3] = {{a.data(), a.size()}, {b.data(), b.size()}, {c.data(), c.size()}};
@@ -245,7 +244,7 @@ TEST_CASE("shm: ring gathers iovecs into one record") {
     CHECK(t.read() == a + b + c);
 }
 
-TEST_CASE("shm: ring corrupted by the peer fails cleanly") {
+TEST_CASE("ring: corrupted by the peer fails cleanly") {
     TestRing t(4096);
     REQUIRE(t.write("hello") == 5);
     t.data[0] = 0xff; // length word now claims far more than was written
@@ -260,7 +259,7 @@ TEST_CASE("shm: ring corrupted by the peer fails cleanly") {
     CHECK(t.ring.read_stream(buf, sizeof buf) == -EPROTO);
 }
 
-TEST_CASE("shm: ring sleep flags: prepare, wake claimed once") {
+TEST_CASE("ring: sleep flags: prepare, wake claimed once") {
     TestRing t(4096);
     CHECK(t.ring.consumer_prepare_sleep()); // empty: may sleep
     REQUIRE(t.write("a") == 1);
@@ -278,7 +277,7 @@ TEST_CASE("shm: ring sleep flags: prepare, wake claimed once") {
     CHECK(!t.ring.producer_prepare_sleep(kRecordHeader + 1)); // 5 bytes free now
 }
 
-TEST_CASE("shm: ring size rule") {
+TEST_CASE("ring: size rule") {
     CHECK(ipchub::shm::valid_ring_bytes(4096));
     CHECK(ipchub::shm::valid_ring_bytes(1 << 20));
     CHECK(!ipchub::shm::valid_ring_bytes(4095));

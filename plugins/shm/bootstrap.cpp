@@ -1,0 +1,109 @@
+#include "bootstrap.hpp"
+
+#include "hub_conn.hpp"
+#include "peer.hpp"
+#include "registration.hpp"
+#include "segment.hpp"
+
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+
+namespace ipchub::shm {
+
+namespace {
+
+HubReply reply_with(int status) {
+    HubReply reply{};
+    reply.magic = kHelloMagic;
+    reply.layout_version = kLayoutVersion;
+    reply.status = status;
+    return reply;
+}
+
+// Tells the client why not, then forgets it.
+void refuse(Conn *c, int status, const std::string &why) {
+    HubReply reply = reply_with(status);
+    std::snprintf(reply.text, sizeof reply.text, "%s", why.c_str());
+    send_with_fds(c->sock, &reply, sizeof reply, nullptr, 0);
+    log(c->hub, IPCHUB_LOG_WARN, "refused a client (" + c->peer + "): " + why);
+    c->hub->conns.close(c);
+}
+
+// "" when `hello` (of `n` bytes) comes from a client of this layout, else why not.
+std::string check_hello(const ClientHello &hello, ssize_t n) {
+    if (size_t(n) != sizeof hello || hello.magic != kHelloMagic) return "not an ipchub shm client (bad hello)";
+    if (hello.layout_version != kLayoutVersion)
+        return "shm layout version " + std::to_string(hello.layout_version) + " of the client differs from the hub's " +
+               std::to_string(kLayoutVersion) + ": use a client built from the same ipchub version as the hub";
+    return "";
+}
+
+// The client's hello: check its layout, create its segment and doorbell,
+// send both, then the host gets the connection. Every way out before that
+// is conns.close(c), which releases whatever the client got so far.
+void on_hello(void *user, int fd, uint32_t) {
+    auto *c = static_cast<Conn *>(user);
+    Hub *h = c->hub;
+    ClientHello hello{};
+    ssize_t n = ::recv(fd, &hello, sizeof hello, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) return h->conns.close(c); // went away before saying hello
+    if (std::string why = check_hello(hello, n); !why.empty()) return refuse(c, -EPROTO, why);
+    std::string err;
+    int seg_fd = create_segment(segment_name(h->instance, ::getpid(), h->next_segment++), h->ring_bytes, h->file_mode,
+                                c->seg, err);
+    c->doorbell = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (seg_fd < 0 || c->doorbell < 0) {
+        if (c->doorbell < 0) err = std::string("eventfd: ") + std::strerror(errno);
+        if (seg_fd >= 0) ::close(seg_fd);
+        return refuse(c, -ENOMEM, "the hub cannot create a shared segment: " + err);
+    }
+    c->seg.header->client_pid = hello.pid;
+    HubReply reply = reply_with(0);
+    reply.ring_bytes = h->ring_bytes;
+    reply.spin_us = h->spin_us;
+    int fds[2] = {seg_fd, c->doorbell};
+    int rc = send_with_fds(fd, &reply, sizeof reply, fds, 2);
+    ::close(seg_fd); // our mapping stays; the client has its own descriptor now
+    if (rc < 0) return h->conns.close(c);
+    h->host->unwatch_fd(h->host, fd); // open_conn watches it again, for liveness
+    open_conn(c);
+}
+
+} // namespace
+
+void on_accept(void *user, int, uint32_t) {
+    auto *h = static_cast<Hub *>(user);
+    for (;;) {
+        plugin::PeerCredentials peer;
+        int fd = plugin::accept_peer(h->listen_fd, peer);
+        if (fd < 0) {
+            if (fd == -EMFILE || fd == -ENFILE) log(h, IPCHUB_LOG_WARN, "accept: out of file descriptors");
+            return; // -EAGAIN: all taken
+        }
+        auto *c = new (std::nothrow) Conn;
+        if (!c) {
+            ::close(fd);
+            continue;
+        }
+        c->hub = h;
+        c->sock = fd;
+        c->peer = peer.description();
+        h->conns.add(c);
+        h->host->watch_fd(h->host, fd, IPCHUB_EV_READ, on_hello, c);
+    }
+}
+
+void close_unopened(Hub *h) {
+    for (Conn *c : h->conns.snapshot())
+        if (!c->opened()) h->conns.close(c);
+}
+
+} // namespace ipchub::shm
