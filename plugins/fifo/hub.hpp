@@ -1,12 +1,10 @@
-// The two halves of the FIFO transport, as the plugin table calls them
-// (fifo_transport.cpp). Contracts: sdk/include/ipchub/plugin.h.
+// Hub half of the FIFO transport (hub.cpp). Contracts: sdk/include/ipchub/plugin.h.
 #pragma once
 
 #include <ipchub/plugin.h>
 
 namespace ipchub::fifo {
 
-// ---- hub half (fifo_hub.cpp) ----
 int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **state, char *err, size_t err_len);
 int hub_start(void *state, char *err, size_t err_len);
 void hub_stop(void *state);
@@ -15,11 +13,5 @@ void hub_set_receiving(void *state, void *conn, int enabled);
 void hub_close(void *state, void *conn);
 void hub_cleanup(void *state);
 int sweep(const ipchub_hub_params *params, char *err, size_t err_len);
-
-// ---- client half (fifo_client.cpp) ----
-int client_connect(const ipchub_client_params *params, void **conn, char *err, size_t err_len);
-int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int timeout_ms);
-int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms);
-void client_close(void *conn);
 
 } // namespace ipchub::fifo
