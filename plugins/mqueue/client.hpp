@@ -1,0 +1,13 @@
+// Client half of the mqueue transport (client.cpp). Contracts: sdk/include/ipchub/plugin.h.
+#pragma once
+
+#include <ipchub/plugin.h>
+
+namespace ipchub::mqueue {
+
+int client_connect(const ipchub_client_params *params, void **conn, char *err, size_t err_len);
+int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int timeout_ms);
+int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms);
+void client_close(void *conn);
+
+} // namespace ipchub::mqueue
