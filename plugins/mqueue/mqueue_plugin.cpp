@@ -24,18 +24,9 @@ IPCHUB_PLUGIN_TABLE(kPlugin,
     // the hub's frame reader restores the boundaries anyway.
     .capabilities = 0,
     .max_frame_size = 0, // a frame spans as many messages as it needs
-    .hub_init = hub_init,
-    .hub_start = hub_start,
-    .hub_stop = hub_stop,
-    .hub_send = hub_send,
-    .hub_set_receiving = hub_set_receiving,
-    .hub_close = hub_close,
-    .hub_cleanup = hub_cleanup,
+    IPCHUB_HUB_HALF_MEMBERS,
     .sweep = sweep,
-    .client_connect = client_connect,
-    .client_send = client_send,
-    .client_recv = client_recv,
-    .client_close = client_close)
+    IPCHUB_CLIENT_HALF_MEMBERS)
 
 } // namespace ipchub::mqueue
 
