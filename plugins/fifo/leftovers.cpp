@@ -1,10 +1,10 @@
 #include "leftovers.hpp"
 
+#include "pidfd.hpp"
 #include "registration.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,16 +13,6 @@
 #include <cstring>
 
 namespace ipchub::fifo {
-
-namespace {
-// kill(pid, 0) fails with ESRCH only when no such process exists (EPERM
-// means it exists but belongs to someone else). A number no pid can have
-// (0, or negative as a pid_t: kill would mean a process group) is gone too.
-bool process_gone(uint32_t pid) {
-    if (pid == 0 || pid > uint32_t(INT32_MAX)) return true;
-    return ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
-}
-} // namespace
 
 int remove_leftovers(const std::string &dir, Leftovers which, std::string *error) {
     DIR *d = ::opendir(dir.c_str());
@@ -36,7 +26,7 @@ int remove_leftovers(const std::string &dir, Leftovers which, std::string *error
         uint32_t pid = 0;
         NameKind kind = classify(e->d_name, &pid);
         if (kind == NameKind::other) continue;
-        if (which == Leftovers::dead_clients_only && (kind != NameKind::client_fifo || !process_gone(pid))) continue;
+        if (which == Leftovers::dead_clients_only && (kind != NameKind::client_fifo || plugin::process_alive(pid))) continue;
         // Only FIFOs: a user's regular file that happens to match stays.
         struct stat st {};
         if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISFIFO(st.st_mode)) continue;

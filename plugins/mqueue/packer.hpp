@@ -25,7 +25,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace ipchub::mq {
+namespace ipchub::mqueue {
 
 enum class Kind : uint8_t {
     data = 0x02,    // stream bytes
@@ -131,4 +131,4 @@ inline bool classify(const uint8_t *msg, size_t msg_len, Piece &out) {
     return false;
 }
 
-} // namespace ipchub::mq
+} // namespace ipchub::mqueue

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace ipchub::mq {
+namespace ipchub::mqueue {
 
 namespace {
 std::string prefix(const std::string &instance) { return "ipchub." + instance + ".mq."; }
@@ -69,4 +69,4 @@ int unlink_instance_queues(const std::string &instance) {
     return removed;
 }
 
-} // namespace ipchub::mq
+} // namespace ipchub::mqueue

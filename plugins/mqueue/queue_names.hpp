@@ -7,7 +7,7 @@
 
 #include <string>
 
-namespace ipchub::mq {
+namespace ipchub::mqueue {
 
 std::string register_queue_name(const std::string &instance);
 std::string client_queue_name(const std::string &instance, int pid, unsigned seq, bool up);
@@ -27,4 +27,4 @@ std::string mqueue_mount_dir();
 // only queues whose names are known can be removed).
 int unlink_instance_queues(const std::string &instance);
 
-} // namespace ipchub::mq
+} // namespace ipchub::mqueue

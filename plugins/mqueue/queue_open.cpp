@@ -7,14 +7,12 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
-namespace ipchub::mq {
+namespace ipchub::mqueue {
 
 static_assert(kFloorMessageSize == long(kMinMessageSize), "the floor must still carry a control message");
 
@@ -48,27 +46,6 @@ SystemLimits read_system_limits() {
     l.msg_max = read_long("/proc/sys/fs/mqueue/msg_max", l.msg_max);
     l.msgsize_max = read_long("/proc/sys/fs/mqueue/msgsize_max", l.msgsize_max);
     return l;
-}
-
-bool parse_queue_config(const char *config_json, QueueSize &size, std::string &error) {
-    nlohmann::json j = nlohmann::json::parse(config_json ? config_json : "{}", nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-        error = "the mqueue config must be a JSON object";
-        return false;
-    }
-    auto number = [&](const char *key, long min, long max, long &out) {
-        if (!j.contains(key)) return true;
-        const auto &v = j[key];
-        if (!v.is_number_integer() || v.get<long long>() < min || v.get<long long>() > max) {
-            error = std::string("mqueue config: \"") + key + "\" must be an integer from " + std::to_string(min) + " to " +
-                    std::to_string(max);
-            return false;
-        }
-        out = long(v.get<long long>());
-        return true;
-    };
-    return number("max_messages", 1, 65536, size.max_messages) &&
-           number("message_size", kFloorMessageSize, 16L * 1024 * 1024, size.message_size);
 }
 
 int create_queue(const std::string &name, int oflag, mode_t mode, QueueSize want, std::string &error) {
@@ -117,4 +94,4 @@ QueueSize queue_size(int mqd) {
     return s;
 }
 
-} // namespace ipchub::mq
+} // namespace ipchub::mqueue

@@ -15,7 +15,7 @@
 #include <algorithm>
 #include <string>
 
-namespace ipchub::mq {
+namespace ipchub::mqueue {
 
 struct QueueSize {
     // 8 x 2 KiB: ~17.2 KB of the per-user budget per queue, ~34.3 KB per
@@ -55,10 +55,6 @@ struct SystemLimits {
 };
 SystemLimits read_system_limits();
 
-// Parses the plugin's config object ({"max_messages": N, "message_size": B},
-// both optional). Returns false with `error` set on a bad value.
-bool parse_queue_config(const char *config_json, QueueSize &size, std::string &error);
-
 // Creates queue `name` (O_CREAT | O_EXCL | `oflag`) with mode `mode` (not
 // reduced by the umask) at `want`, or the largest smaller size the system
 // grants (limits: at most msg_max x msgsize_max; budget: next_smaller() down
@@ -69,4 +65,4 @@ int create_queue(const std::string &name, int oflag, mode_t mode, QueueSize want
 // The size a queue actually has.
 QueueSize queue_size(int mqd);
 
-} // namespace ipchub::mq
+} // namespace ipchub::mqueue

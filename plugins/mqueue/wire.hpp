@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-namespace ipchub::mq {
+namespace ipchub::mqueue {
 
 constexpr uint32_t kWireMagic = 0x514d5049; // "IPMQ" little-endian
 constexpr uint16_t kWireVersion = 2; // 2: packed byte stream (1: one frame per message chain)
@@ -34,4 +34,4 @@ struct HubAnswer {
 constexpr long kRegisterMessageSize = 64;
 static_assert(sizeof(RegisterRequest) <= kRegisterMessageSize);
 
-} // namespace ipchub::mq
+} // namespace ipchub::mqueue

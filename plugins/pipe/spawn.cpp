@@ -1,5 +1,7 @@
 #include "spawn.hpp"
 
+#include "pidfd.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -19,7 +21,6 @@ namespace ipchub::pipe {
 
 namespace {
 
-int sys_pidfd_open(pid_t pid) { return int(::syscall(SYS_pidfd_open, pid, 0)); } // O_CLOEXEC implied
 
 void close_if_open(int &fd) {
     if (fd >= 0) ::close(fd);
@@ -174,7 +175,7 @@ int spawn_child(const std::string &command, std::vector<std::string> env, Spawne
     if (pid == 0) exec_child(sources, hub_pid, max_fd, argv.data(), envp.data());
 
     ::setpgid(pid, pid); // also here, so signalling the group works at once
-    int pidfd = sys_pidfd_open(pid);
+    int pidfd = plugin::open_pidfd(pid);
     if (pidfd < 0) {
         // Cannot supervise it without a pidfd: stop it and reap it now.
         int e = errno;

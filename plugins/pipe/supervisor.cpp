@@ -6,7 +6,7 @@
 // reaping, the whole group gets SIGKILL: the zombie leader still holds the
 // group id, so this reaches exactly the processes the child left behind
 // (like systemd's KillMode=control-group) and nothing else.
-#include "pipe_hub.hpp"
+#include "hub_state.hpp"
 #include "spawn.hpp"
 #include "supervisor.hpp"
 

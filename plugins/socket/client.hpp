@@ -1,13 +1,10 @@
 // Client half of the socket transport (client.cpp). Contracts: sdk/include/ipchub/plugin.h.
 #pragma once
 
-#include <ipchub/plugin.h>
+#include "plugin_halves.hpp"
 
 namespace ipchub::socket {
 
-int client_connect(const ipchub_client_params *params, void **conn, char *err, size_t err_len);
-int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int timeout_ms);
-int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms);
-void client_close(void *conn);
+IPCHUB_DECLARE_CLIENT_HALF();
 
 } // namespace ipchub::socket

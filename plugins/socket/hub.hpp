@@ -1,17 +1,11 @@
 // Hub half of the socket transport (hub.cpp). Contracts: sdk/include/ipchub/plugin.h.
 #pragma once
 
-#include <ipchub/plugin.h>
+#include "plugin_halves.hpp"
 
 namespace ipchub::socket {
 
-int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **state, char *err, size_t err_len);
-int hub_start(void *state, char *err, size_t err_len);
-void hub_stop(void *state);
-int64_t hub_send(void *state, void *conn, const struct iovec *iov, size_t iovcnt);
-void hub_set_receiving(void *state, void *conn, int enabled);
-void hub_close(void *state, void *conn);
-void hub_cleanup(void *state);
-int sweep(const ipchub_hub_params *params, char *err, size_t err_len);
+IPCHUB_DECLARE_HUB_HALF();
+IPCHUB_DECLARE_SWEEP();
 
 } // namespace ipchub::socket

@@ -17,18 +17,9 @@ IPCHUB_PLUGIN_TABLE(kPlugin,
     .description = "UNIX domain stream socket in the instance's runtime directory",
     .capabilities = 0, // a byte stream
     .max_frame_size = 0,
-    .hub_init = hub_init,
-    .hub_start = hub_start,
-    .hub_stop = hub_stop,
-    .hub_send = hub_send,
-    .hub_set_receiving = hub_set_receiving,
-    .hub_close = hub_close,
-    .hub_cleanup = hub_cleanup,
+    IPCHUB_HUB_HALF_MEMBERS,
     .sweep = sweep,
-    .client_connect = client_connect,
-    .client_send = client_send,
-    .client_recv = client_recv,
-    .client_close = client_close)
+    IPCHUB_CLIENT_HALF_MEMBERS)
 
 } // namespace ipchub::socket
 

@@ -3,7 +3,8 @@
 // this umbrella includes them all.
 //
 //   errors.hpp          format_error: a negative errno plus a message
-//   plugin_table.hpp    plugin_table() and IPCHUB_PLUGIN_ENTRY: the ABI table
+//   plugin_table.hpp    IPCHUB_PLUGIN_TABLE and IPCHUB_PLUGIN_ENTRY: the ABI table
+//   plugin_halves.hpp   the hub_*/client_* declarations and table members, once
 //   config_object.hpp   the plugin's "config" object, unknown keys rejected
 //   connection_set.hpp  owning a hub half's connections; one teardown path
 //   peer.hpp            accept with SO_PEERCRED
@@ -22,6 +23,7 @@
 #include "errors.hpp"
 #include "peer.hpp"
 #include "pidfd.hpp"
+#include "plugin_halves.hpp"
 #include "plugin_table.hpp"
 #include "sigpipe_guard.hpp"
 #include "spin.hpp"

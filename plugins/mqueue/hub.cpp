@@ -4,7 +4,9 @@
 // writing while it is full, and the client's pidfd for its death. All hub
 // descriptors are O_NONBLOCK; nothing here ever waits.
 #include "packer.hpp"
-#include "mqueue_halves.hpp"
+#include "hub.hpp"
+
+#include "config.hpp"
 #include "queue_names.hpp"
 #include "queue_open.hpp"
 #include "wire.hpp"
@@ -13,7 +15,6 @@
 
 #include <fcntl.h>
 #include <mqueue.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,14 +22,13 @@
 #include <cstring>
 #include <new>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
-namespace ipchub::mq {
+namespace ipchub::mqueue {
+
+using plugin::format_error;
 
 namespace {
-
-using ipchub::plugin::format_error;
 
 constexpr size_t kReceiveBatch = 256 * 1024; // bytes handed to conn_received at once
 constexpr int kMessagesPerWakeup = 256;      // then let other connections have a turn
@@ -46,6 +46,12 @@ struct Conn {
     bool receiving = true;
     bool want_write = false;      // down is full: watched for writing
     bool closing = false;    // hub_close'd: only the goodbye remains to send
+
+    void teardown(const ipchub_host *host) {
+        plugin::close_watched(host, up);
+        plugin::close_watched(host, down);
+        plugin::close_watched(host, pidfd);
+    }
 };
 
 struct Hub {
@@ -55,7 +61,7 @@ struct Hub {
     QueueSize want;
     int reg = -1;
     int64_t timer = 0;
-    std::unordered_set<Conn *> conns; // open ones and closing ones
+    plugin::ConnectionSet<Conn> conns; // open ones and closing ones
     std::vector<uint8_t> rx = std::vector<uint8_t>(kReceiveBatch);
     std::vector<uint8_t> tx; // one outgoing message
 };
@@ -65,26 +71,6 @@ void log(Hub *h, int level, const std::string &text) { h->host->log(h->host, lev
 uint8_t *tx_buffer(Hub *h, size_t msg_size) {
     if (h->tx.size() < msg_size) h->tx.resize(msg_size);
     return h->tx.data();
-}
-
-// Frees a connection's descriptors and memory; no host conn_* calls.
-void destroy(Conn *c) {
-    Hub *h = c->hub;
-    for (int fd : {c->up, c->down, c->pidfd}) {
-        if (fd < 0) continue;
-        h->host->unwatch_fd(h->host, fd);
-        ::close(fd);
-    }
-    h->conns.erase(c);
-    delete c;
-}
-
-// The client went away (or broke the protocol): free it, then tell the hub.
-void lost(Conn *c, int reason) {
-    Hub *h = c->hub;
-    void *host_conn = c->host_conn;
-    destroy(c);
-    h->host->conn_closed(h->host, host_conn, reason);
 }
 
 void on_down_writable(void *user, int, uint32_t events);
@@ -115,7 +101,7 @@ void on_down_writable(void *user, int, uint32_t) {
     auto *c = static_cast<Conn *>(user);
     Hub *h = c->hub;
     if (c->closing) {
-        if (finish_closing(c)) destroy(c);
+        if (finish_closing(c)) c->hub->conns.close(c);
         return;
     }
     set_write_watch(c, false); // hub_send watches again if it fills the queue
@@ -172,10 +158,10 @@ void on_up_readable(void *user, int, uint32_t) {
     switch (read_up(c, kMessagesPerWakeup)) {
     case ReadResult::drained:
     case ReadResult::paused: return;
-    case ReadResult::goodbye: return lost(c, 0);
+    case ReadResult::goodbye: return (void)c->hub->conns.lost(c, 0);
     case ReadResult::broken:
         log(c->hub, IPCHUB_LOG_WARN, "client pid " + std::to_string(c->pid) + " sent a malformed queue message");
-        return lost(c, EPROTO);
+        return (void)c->hub->conns.lost(c, EPROTO);
     }
 }
 
@@ -183,24 +169,21 @@ void on_up_readable(void *user, int, uint32_t) {
 // (a publisher killed right after publishing), unless it is paused.
 void on_client_exit(void *user, int, uint32_t) {
     auto *c = static_cast<Conn *>(user);
-    if (c->closing) return destroy(c);
+    if (c->closing) return c->hub->conns.close(c);
     ReadResult r = ReadResult::drained;
     for (int round = 0; c->receiving && round < 64; ++round) {
         r = read_up(c, kMessagesPerWakeup);
         if (r != ReadResult::paused) break;
     }
-    lost(c, r == ReadResult::goodbye ? 0 : ECONNRESET);
+    c->hub->conns.lost(c, r == ReadResult::goodbye ? 0 : ECONNRESET);
 }
-
-bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
 
 void housekeeping(void *user) {
     auto *h = static_cast<Hub *>(user);
-    std::vector<Conn *> snapshot(h->conns.begin(), h->conns.end());
-    for (Conn *c : snapshot) {
+    for (Conn *c : h->conns.snapshot()) {
         if (c->closing && !c->want_write) {
-            if (finish_closing(c) || !process_alive(c->pid)) destroy(c);
-        } else if (!c->closing && c->pidfd < 0 && !process_alive(c->pid)) { // kernel without pidfd_open
+            if (finish_closing(c) || !plugin::process_alive(c->pid)) c->hub->conns.close(c);
+        } else if (!c->closing && c->pidfd < 0 && !plugin::process_alive(c->pid)) { // kernel without pidfd_open
             on_client_exit(c, -1, 0);
         }
     }
@@ -232,7 +215,7 @@ void accept_client(Hub *h, const RegisterRequest &req) {
     c->pid = req.pid;
     c->up = int(::mq_open(up_name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     c->down = int(::mq_open(down_name.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-    c->pidfd = open_pidfd(req.pid);
+    c->pidfd = plugin::open_pidfd(req.pid);
     int pidfd_errno = c->pidfd < 0 ? errno : 0;
     // From here on the queues are reached through descriptors only: the names
     // go at once, so nothing of this connection can be left behind by a crash.
@@ -259,9 +242,9 @@ void accept_client(Hub *h, const RegisterRequest &req) {
         send_control(c->down, Kind::refuse, &a, sizeof a);
         return give_up("the hub refuses new connections");
     }
-    h->conns.insert(c);
+    h->conns.add(c);
     HubAnswer a = answer(0);
-    if (send_control(c->down, Kind::welcome, &a, sizeof a) != 0) return lost(c, EPROTO); // a fresh queue is never full
+    if (send_control(c->down, Kind::welcome, &a, sizeof a) != 0) return (void)c->hub->conns.lost(c, EPROTO); // a fresh queue is never full
     h->host->watch_fd(h->host, c->up, IPCHUB_EV_READ, on_up_readable, c);
     if (c->pidfd >= 0) h->host->watch_fd(h->host, c->pidfd, IPCHUB_EV_READ, on_client_exit, c);
 }
@@ -297,10 +280,11 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
     h->reg_name = register_queue_name(h->instance);
     h->mode = mode_t(params->file_mode & 0777);
     std::string error;
-    if (!parse_queue_config(params->config_json, h->want, error)) {
+    if (!parse_config(params->config_json, h->want, error)) {
         delete h;
         return format_error(err, err_len, -EINVAL, "%s", error.c_str());
     }
+    h->conns.set_host(host);
     *state = h;
     return 0;
 }
@@ -390,15 +374,14 @@ void hub_close(void *, void *conn) {
     // reports that, not the transport.)
     // If the queue is full it is finished later: by the write watch if one is
     // active, else by the housekeeping timer (no watch_fd from hub_close).
-    if (finish_closing(c)) destroy(c);
+    if (finish_closing(c)) c->hub->conns.close(c);
 }
 
 void hub_cleanup(void *state) {
     auto *h = static_cast<Hub *>(state);
     hub_stop(h);
     if (h->timer > 0) h->host->cancel_timer(h->host, h->timer);
-    std::vector<Conn *> all(h->conns.begin(), h->conns.end());
-    for (Conn *c : all) destroy(c);
+    h->conns.close_all();
     // Queues of clients that died between creating them and registering.
     unlink_instance_queues(h->instance);
     delete h;
@@ -415,4 +398,4 @@ int sweep(const ipchub_hub_params *params, char *err, size_t err_len) {
     return 0;
 }
 
-} // namespace ipchub::mq
+} // namespace ipchub::mqueue

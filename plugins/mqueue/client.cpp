@@ -7,7 +7,9 @@
 // the wall clock (mq_timed* take CLOCK_REALTIME deadlines). The descriptors
 // are O_NONBLOCK; every send and receive is a non-blocking call after poll.
 #include "packer.hpp"
-#include "mqueue_halves.hpp"
+#include "client.hpp"
+
+#include "config.hpp"
 #include "queue_names.hpp"
 #include "queue_open.hpp"
 #include "wire.hpp"
@@ -17,7 +19,6 @@
 #include <fcntl.h>
 #include <mqueue.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,12 +31,12 @@
 #include <string>
 #include <vector>
 
-namespace ipchub::mq {
+namespace ipchub::mqueue {
+
+using plugin::Deadline;
+using plugin::format_error;
 
 namespace {
-
-using ipchub::plugin::format_error;
-using ipchub::plugin::monotonic_ms;
 
 constexpr int kLivenessSliceMs = 200; // how often a wait without a hub pidfd checks the hub
 constexpr int kGoodbyeWaitMs = 100;   // client_close waits this long for room for its goodbye
@@ -59,27 +60,18 @@ struct Client {
     bool ended = false; // goodbye or refuse seen: the hub closed this connection
 };
 
-long long deadline_of(int timeout_ms) { return timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms; }
-int left_ms(long long deadline) {
-    if (deadline < 0) return -1;
-    long long left = deadline - monotonic_ms();
-    return left < 0 ? 0 : int(left);
-}
 int slice_of(int left) { return left < 0 || left > kLivenessSliceMs ? kLivenessSliceMs : left; }
 
 bool hub_dead(const Client *c) {
-    if (c->hub_pidfd >= 0) {
-        pollfd p{c->hub_pidfd, POLLIN, 0};
-        return ::poll(&p, 1, 0) > 0;
-    }
-    return c->hub_pid > 0 && ::kill(c->hub_pid, 0) != 0 && errno == ESRCH;
+    if (c->hub_pidfd >= 0) return plugin::pidfd_exited(c->hub_pidfd);
+    return c->hub_pid > 0 && !plugin::process_alive(c->hub_pid);
 }
 
 // Waits until `fd` is ready for `events` or the hub dies. Returns 1 ready,
 // 0 at the deadline, -EPIPE when the hub is gone.
-int wait_ready(const Client *c, int fd, short events, long long deadline) {
+int wait_ready(const Client *c, int fd, short events, Deadline deadline) {
     for (;;) {
-        int left = left_ms(deadline);
+        int left = deadline.left_ms();
         pollfd p[2] = {{fd, events, 0}, {c->hub_pidfd, POLLIN, 0}};
         nfds_t n = c->hub_pidfd >= 0 ? 2 : 1;
         int rc = ::poll(p, n, c->hub_pidfd >= 0 ? left : slice_of(left));
@@ -87,12 +79,12 @@ int wait_ready(const Client *c, int fd, short events, long long deadline) {
         if (rc > 0 && n == 2 && p[1].revents) return -EPIPE;
         if (rc > 0 && p[0].revents) return 1;
         if (hub_dead(c)) return -EPIPE;
-        if (deadline >= 0 && monotonic_ms() >= deadline) return 0;
+        if (deadline.passed()) return 0;
     }
 }
 
 // Sends one message, waiting for room until `deadline`. 1 sent, 0 timeout, < 0 error.
-int send_message(Client *c, const uint8_t *msg, size_t len, long long deadline) {
+int send_message(Client *c, const uint8_t *msg, size_t len, Deadline deadline) {
     for (;;) {
         if (::mq_send(c->up, reinterpret_cast<const char *>(msg), len, 0) == 0) return 1;
         if (errno == EINTR) continue;
@@ -112,7 +104,7 @@ bool hub_known_dead(const std::string &runtime_dir) {
     long pid = 0;
     bool got = std::fscanf(f, "%ld", &pid) == 1;
     std::fclose(f);
-    return got && pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
+    return got && pid > 0 && !plugin::process_alive(pid);
 }
 
 void discard(Client *c) {
@@ -128,7 +120,7 @@ void discard(Client *c) {
 int create_own_queues(Client *c, const ipchub_client_params *params, mode_t mode, char *err, size_t err_len) {
     QueueSize want;
     std::string error;
-    if (!parse_queue_config(params->config_json, want, error))
+    if (!parse_config(params->config_json, want, error))
         return format_error(err, err_len, -EINVAL, "%s", error.c_str());
     c->seq = g_next_seq.fetch_add(1);
     c->up_name = client_queue_name(params->instance, int(::getpid()), c->seq, true);
@@ -184,7 +176,7 @@ int take_answer(Client *c, const uint8_t *msg, size_t n, const std::string &inst
     if (piece.kind != Kind::welcome)
         return format_error(err, err_len, -EPROTO, "unexpected message from the hub before its welcome");
     c->hub_pid = a.hub_pid;
-    c->hub_pidfd = open_pidfd(a.hub_pid);
+    c->hub_pidfd = plugin::open_pidfd(a.hub_pid);
     if (c->hub_pidfd < 0 && errno == ESRCH) return format_error(err, err_len, -EPIPE, "the hub exited while we connected");
     c->up_name.clear(); // the hub unlinked them when it took them
     c->down_name.clear();
@@ -196,7 +188,7 @@ int take_answer(Client *c, const uint8_t *msg, size_t n, const std::string &inst
 int register_with_hub(Client *c, int reg, const ipchub_client_params *params, const std::string &reg_name, char *err,
                       size_t err_len) {
     int timeout = params->connect_timeout_ms < 0 ? kDefaultConnectMs : params->connect_timeout_ms;
-    long long deadline = deadline_of(timeout);
+    Deadline deadline = Deadline::after_ms(timeout);
     std::string instance = params->instance;
     auto no_hub = [&](const char *why) {
         return format_error(err, err_len, -ECONNREFUSED, "no hub is running for instance '%s' (%s %s)", instance.c_str(),
@@ -208,7 +200,7 @@ int register_with_hub(Client *c, int reg, const ipchub_client_params *params, co
         if (errno != EAGAIN && errno != EINTR)
             return format_error(err, err_len, -errno, "cannot register on %s: %s", reg_name.c_str(), std::strerror(errno));
         if (hub_known_dead(params->runtime_dir)) return no_hub("is left over from a hub that died");
-        int left = left_ms(deadline);
+        int left = deadline.left_ms();
         if (left == 0)
             return format_error(err, err_len, -ETIMEDOUT, "the hub's registration queue %s stayed full for %d ms",
                                 reg_name.c_str(), timeout);
@@ -229,7 +221,7 @@ int register_with_hub(Client *c, int reg, const ipchub_client_params *params, co
         if (probe == mqd_t(-1) && errno == ENOENT) return no_hub("was removed: the hub stopped");
         if (probe != mqd_t(-1)) ::mq_close(probe);
         if (hub_known_dead(params->runtime_dir)) return no_hub("is left over from a hub that died");
-        int left = left_ms(deadline);
+        int left = deadline.left_ms();
         if (left == 0)
             return format_error(err, err_len, -ETIMEDOUT, "the hub of instance '%s' did not answer on %s within %d ms",
                                 instance.c_str(), c->down_name.c_str(), timeout);
@@ -286,13 +278,13 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
 // what the hub sends meanwhile.
 int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int timeout_ms) {
     auto *c = static_cast<Client *>(conn);
-    long long deadline = deadline_of(timeout_ms);
+    Deadline deadline = Deadline::after_ms(timeout_ms);
     IovCursor cursor(iov, iovcnt);
     int64_t total = 0;
     while (!cursor.done()) {
         size_t taken = 0;
         size_t len = build_data(cursor, c->tx.data(), c->up_msg_size, &taken);
-        int rc = send_message(c, c->tx.data(), len, total ? monotonic_ms() : deadline);
+        int rc = send_message(c, c->tx.data(), len, total ? Deadline::after_ms(0) : deadline);
         if (rc < 0) return total ? total : rc;
         if (rc == 0) break;
         cursor.advance(taken);
@@ -311,7 +303,7 @@ int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
         c->rx_off += take;
         return int64_t(take);
     }
-    long long deadline = deadline_of(timeout_ms);
+    Deadline deadline = Deadline::after_ms(timeout_ms);
     bool hub_gone = false;
     size_t got = 0;
     while (got < cap && !c->ended) {
@@ -358,9 +350,9 @@ void client_close(void *conn) {
         // this process exits.
         uint8_t msg[kMinMessageSize];
         size_t len = build_control(Kind::goodbye, nullptr, 0, msg);
-        send_message(c, msg, len, deadline_of(kGoodbyeWaitMs));
+        send_message(c, msg, len, Deadline::after_ms(kGoodbyeWaitMs));
     }
     discard(c);
 }
 
-} // namespace ipchub::mq
+} // namespace ipchub::mqueue

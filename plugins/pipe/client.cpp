@@ -7,19 +7,14 @@
 // a program whose other threads may read the environment, and it is not
 // needed: a process that inherits the stale variable finds the descriptors
 // closed or reused, which the inode check reports clearly.
-#include "pipe_client.hpp"
+#include "client.hpp"
 
 #include "pipe_env.hpp"
 #include "plugin_support.hpp"
 
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,9 +26,10 @@
 
 namespace ipchub::pipe {
 
-namespace {
+using plugin::Deadline;
+using plugin::format_error;
 
-using ipchub::plugin::format_error;
+namespace {
 
 // The inherited pipes are one connection: one Client per process at a time.
 enum { kFree = 0, kInUse = 1, kUsed = 2 };
@@ -42,7 +38,6 @@ std::atomic<int> g_pipes{kFree};
 struct Client {
     int in_fd;  // hub -> us
     int out_fd; // us -> hub
-    bool sigpipe_ignored;
 };
 
 constexpr const char *kOnlyInChildren =
@@ -63,35 +58,6 @@ int check_pipe_end(int fd, int want_mode, uint64_t want_ino, bool check_ino, con
                             "inherited from another process?)",
                             kOnlyInChildren, fd, kPipeFdsVar, role);
     return 0;
-}
-
-bool sigpipe_is_ignored() {
-    struct sigaction sa {};
-    return ::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN;
-}
-
-// writev that never raises SIGPIPE: pipes have no MSG_NOSIGNAL, so when the
-// program has not ignored SIGPIPE, block it for this thread around the write
-// and swallow the one our write raised (the technique libcurl and OpenSSL use).
-ssize_t writev_nosignal(const Client &c, const iovec *iov, int iovcnt) {
-    if (c.sigpipe_ignored) return ::writev(c.out_fd, iov, iovcnt);
-    sigset_t pipe_set, old;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigset_t pending;
-    sigpending(&pending);
-    bool was_pending = sigismember(&pending, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    ssize_t n = ::writev(c.out_fd, iov, iovcnt);
-    int e = errno;
-    if (n < 0 && e == EPIPE && !was_pending) {
-        timespec zero{0, 0};
-        while (::sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    errno = e;
-    return n;
 }
 
 } // namespace
@@ -122,7 +88,7 @@ int client_connect(const ipchub_client_params *, void **conn, char *err, size_t 
         g_pipes = kFree;
         return rc;
     }
-    auto *c = new (std::nothrow) Client{in_fd, out_fd, sigpipe_is_ignored()};
+    auto *c = new (std::nothrow) Client{in_fd, out_fd};
     if (!c) {
         g_pipes = kFree;
         return format_error(err, err_len, -ENOMEM, "out of memory");
@@ -135,29 +101,15 @@ int client_connect(const ipchub_client_params *, void **conn, char *err, size_t 
     return 0;
 }
 
+// Pipes have no MSG_NOSIGNAL: the kit's send keeps SIGPIPE from killing a
+// program that did not ignore it. -EPIPE once the hub closed its end or died.
 int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int timeout_ms) {
-    auto *c = static_cast<Client *>(conn);
-    int count = int(iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
-    for (;;) {
-        ssize_t n = writev_nosignal(*c, iov, count);
-        if (n >= 0) return n;
-        if (errno == EPIPE) return -EPIPE;
-        if (errno != EAGAIN && errno != EINTR) return -errno;
-        int rc = ipchub::plugin::wait_fd(c->out_fd, POLLOUT, timeout_ms);
-        if (rc <= 0) return rc; // 0: timed out
-    }
+    return plugin::stream_send_wait(static_cast<Client *>(conn)->out_fd, plugin::StreamKind::pipe, iov, iovcnt,
+                                    Deadline::after_ms(timeout_ms));
 }
 
 int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
-    auto *c = static_cast<Client *>(conn);
-    for (;;) {
-        ssize_t n = ::read(c->in_fd, buf, cap);
-        if (n > 0) return n;
-        if (n == 0) return -EPIPE; // the hub closed its end or died
-        if (errno != EAGAIN && errno != EINTR) return -errno;
-        int rc = ipchub::plugin::wait_fd(c->in_fd, POLLIN, timeout_ms);
-        if (rc <= 0) return rc;
-    }
+    return plugin::stream_recv_wait(static_cast<Client *>(conn)->in_fd, buf, cap, Deadline::after_ms(timeout_ms));
 }
 
 void client_close(void *conn) {

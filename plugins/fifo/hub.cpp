@@ -16,17 +16,15 @@
 // The hub never opens a client's .up FIFO for writing, so the client's exit
 // (however it dies) is EOF on .up. It holds a second, write-only descriptor
 // of fifo.register so that one never reports EOF or hang-up while idle.
-#include "fifo_config.hpp"
-#include "fifo_halves.hpp"
+#include "hub.hpp"
+
+#include "config.hpp"
 #include "leftovers.hpp"
 #include "plugin_support.hpp"
 #include "registration.hpp"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,13 +32,12 @@
 #include <cstring>
 #include <new>
 #include <string>
-#include <unordered_set>
 
 namespace ipchub::fifo {
 
-namespace {
+using plugin::format_error;
 
-using ipchub::plugin::format_error;
+namespace {
 
 constexpr size_t kReadBuffer = 256 * 1024; // shared by all connections of the hub
 constexpr int kReadsPerWakeup = 4;         // then let other connections have a turn
@@ -61,6 +58,20 @@ struct Conn {
     size_t token_have = 0;
     bool receiving = true;
     bool want_write = false;
+
+    // Closes everything, and removes the names of a client that never
+    // finished its handshake (a connected one's were unlinked then).
+    void teardown(const ipchub_host *host) {
+        if (timer > 0) host->cancel_timer(host, timer);
+        plugin::close_watched(host, pidfd);
+        plugin::close_watched(host, up_fd);
+        plugin::close_watched(host, down_fd);
+        if (!host_conn) unlink_names();
+    }
+    void unlink_names() const {
+        ::unlink((base + std::string(kUpSuffix)).c_str());
+        ::unlink((base + std::string(kDownSuffix)).c_str());
+    }
 };
 
 struct Hub {
@@ -70,7 +81,7 @@ struct Hub {
     FifoConfig config;
     int register_fd = -1;   // read end of fifo.register
     int keepalive_fd = -1;  // our own write end of it: no EOF when the last client closes
-    std::unordered_set<Conn *> conns; // handshaking and connected
+    plugin::ConnectionSet<Conn> conns; // handshaking and connected
     unsigned char records[kRecordsPerRead * kRecordSize];
     size_t records_have = 0;
     unsigned char buffer[kReadBuffer];
@@ -83,50 +94,10 @@ std::string who(const Conn *c) {
            std::to_string(c->reg.serial) + ")";
 }
 
-int pidfd_open(uint32_t pid) {
-#ifdef SYS_pidfd_open
-    return int(::syscall(SYS_pidfd_open, pid_t(pid), 0));
-#else
-    errno = ENOSYS;
-    return -1;
-#endif
-}
-
-void unlink_names(const Conn *c) {
-    ::unlink((c->base + std::string(kUpSuffix)).c_str());
-    ::unlink((c->base + std::string(kDownSuffix)).c_str());
-}
-
-void close_fd(Hub *h, int &fd) {
-    if (fd < 0) return;
-    h->host->unwatch_fd(h->host, fd);
-    ::close(fd);
-    fd = -1;
-}
-
-// Closes everything of `c`, removes its names and frees it. Only calls the
-// host to unwatch and cancel, so hub_close and hub_cleanup may use it.
-void release(Conn *c) {
-    Hub *h = c->hub;
-    if (c->timer > 0) h->host->cancel_timer(h->host, c->timer);
-    close_fd(h, c->pidfd);
-    close_fd(h, c->up_fd);
-    close_fd(h, c->down_fd);
-    if (!c->host_conn) unlink_names(c); // connected: unlinked at the handshake
-    h->conns.erase(c);
-    delete c;
-}
-
+// A client the hub never heard of (its handshake failed): no report.
 void drop_pending(Conn *c, const std::string &why) {
     log(c->hub, IPCHUB_LOG_DEBUG, "dropping registration of " + who(c) + ": " + why);
-    release(c);
-}
-
-void drop_connected(Conn *c, int reason) {
-    Hub *h = c->hub;
-    void *host_conn = c->host_conn;
-    release(c);
-    h->host->conn_closed(h->host, host_conn, reason);
+    c->hub->conns.close(c);
 }
 
 void on_up_event(void *user, int, uint32_t events);
@@ -147,14 +118,10 @@ bool complete_handshake(Conn *c) {
     Hub *h = c->hub;
     if (c->timer > 0) h->host->cancel_timer(h->host, c->timer);
     c->timer = 0;
-    close_fd(h, c->pidfd); // EOF on .up is the signal from now on
-    unlink_names(c);
+    plugin::close_watched(h->host, c->pidfd); // EOF on .up is the signal from now on
+    c->unlink_names();
     std::string peer = "pid " + std::to_string(c->reg.pid);
-    c->host_conn = h->host->conn_opened(h->host, c, peer.c_str());
-    if (!c->host_conn) { // the hub refuses (shutting down)
-        release(c);
-        return false;
-    }
+    if (!h->conns.report_opened(c, peer.c_str())) return false; // the hub refuses (shutting down)
     log(h, IPCHUB_LOG_DEBUG, "connected " + who(c));
     return true;
 }
@@ -194,17 +161,10 @@ void on_up_event(void *user, int, uint32_t) {
         read_token(c); // the rest of the stream is read on the next wake-up
         return;
     }
-    for (int i = 0; i < kReadsPerWakeup && c->receiving; ++i) {
-        ssize_t n = ::read(c->up_fd, h->buffer, sizeof h->buffer);
-        if (n > 0) {
-            h->host->conn_received(h->host, c->host_conn, h->buffer, size_t(n));
-            if (size_t(n) < sizeof h->buffer) return;
-            continue;
-        }
-        if (n == 0) return drop_connected(c, 0); // the client closed or died
-        if (errno == EAGAIN || errno == EINTR) return;
-        return drop_connected(c, errno);
-    }
+    // EOF: the client closed or died.
+    if (auto end = plugin::pump_stream(h->host, c->host_conn, c->up_fd, h->buffer, sizeof h->buffer, kReadsPerWakeup,
+                                       &c->receiving))
+        h->conns.lost(c, *end);
 }
 
 void on_down_event(void *user, int, uint32_t) {
@@ -219,7 +179,7 @@ void on_down_event(void *user, int, uint32_t) {
 
 void on_pid_exit(void *user, int, uint32_t) {
     auto *c = static_cast<Conn *>(user);
-    close_fd(c->hub, c->pidfd); // stays readable forever: once is enough
+    plugin::close_watched(c->hub->host, c->pidfd); // stays readable forever: once is enough
     // It may have finished the handshake (and written data) just before it
     // exited: take that first; EOF on .up then ends the connection as usual.
     if (read_token(c) == Handshake::pending) drop_pending(c, "the process exited during the handshake");
@@ -258,7 +218,8 @@ void accept_registration(Hub *h, const Registration &r) {
     c->hub = h;
     c->reg = r;
     c->base = client_base(h->dir, r.pid, r.serial);
-    c->pidfd = pidfd_open(r.pid);
+    h->conns.add(c);
+    c->pidfd = plugin::open_pidfd(pid_t(r.pid));
     if (c->pidfd < 0 && errno == ESRCH) return drop_pending(c, "the process no longer exists");
     // Without a pidfd (old kernel, no permission) the handshake timeout still
     // bounds how long a dead registration lingers.
@@ -276,7 +237,6 @@ void accept_registration(Hub *h, const Registration &r) {
     // The pipe is empty and the token is smaller than PIPE_BUF: all or nothing.
     if (::write(c->down_fd, token, kTokenSize) != ssize_t(kTokenSize))
         return drop_pending(c, std::string("cannot answer: ") + std::strerror(errno));
-    h->conns.insert(c);
     int rc = h->host->watch_fd(h->host, c->up_fd, IPCHUB_EV_READ, on_up_event, c);
     if (rc == 0 && c->pidfd >= 0) rc = h->host->watch_fd(h->host, c->pidfd, IPCHUB_EV_READ, on_pid_exit, c);
     if (rc < 0) return drop_pending(c, std::string("cannot watch its FIFO: ") + std::strerror(-rc));
@@ -318,10 +278,8 @@ void on_register(void *user, int, uint32_t) {
 }
 
 void stop_pending(Hub *h) {
-    for (auto it = h->conns.begin(); it != h->conns.end();) {
-        Conn *c = *it++;
+    for (Conn *c : h->conns.snapshot())
         if (!c->host_conn) drop_pending(c, "the hub is stopping");
-    }
 }
 
 } // namespace
@@ -337,6 +295,7 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
     h->register_path = register_path(h->dir);
     h->file_mode = params->file_mode;
     h->config = config;
+    h->conns.set_host(host);
     *state = h;
     return 0;
 }
@@ -374,7 +333,7 @@ void hub_stop(void *state) {
     if (h->register_fd >= 0 || h->keepalive_fd >= 0) ::unlink(h->register_path.c_str());
     // Closing the read end makes a client that is registering right now fail
     // at once (EPIPE, or POLLERR while it waits for the answer).
-    close_fd(h, h->register_fd);
+    plugin::close_watched(h->host, h->register_fd);
     if (h->keepalive_fd >= 0) ::close(h->keepalive_fd);
     h->keepalive_fd = -1;
     stop_pending(h);
@@ -383,17 +342,11 @@ void hub_stop(void *state) {
 int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
     auto *c = static_cast<Conn *>(conn);
     Hub *h = c->hub;
-    size_t total = 0;
-    for (size_t i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
     // Non-blocking: the pipe takes what fits. The hub ignores SIGPIPE, so a
-    // client that closed its end is EPIPE here, not a dead hub.
-    ssize_t n = ::writev(c->down_fd, iov, int(std::min<size_t>(iovcnt, IOV_MAX)));
-    if (n < 0) {
-        if (errno == EPIPE) return -EPIPE;
-        if (errno != EAGAIN && errno != EINTR) return -errno;
-        n = 0;
-    }
-    if (size_t(n) < total && !c->want_write) {
+    // client that closed its end is -EPIPE here, not a dead hub.
+    int64_t n = plugin::stream_send(c->down_fd, plugin::StreamKind::pipe, iov, iovcnt);
+    if (n < 0) return n;
+    if (size_t(n) < plugin::iov_bytes(iov, iovcnt) && !c->want_write) {
         c->want_write = true;
         int rc = h->host->watch_fd(h->host, c->down_fd, IPCHUB_EV_WRITE, on_down_event, c);
         if (rc < 0) return rc;
@@ -408,12 +361,12 @@ void hub_set_receiving(void *, void *conn, int enabled) {
     update_up_watch(c);
 }
 
-void hub_close(void *, void *conn) { release(static_cast<Conn *>(conn)); }
+void hub_close(void *state, void *conn) { static_cast<Hub *>(state)->conns.close(static_cast<Conn *>(conn)); }
 
 void hub_cleanup(void *state) {
     auto *h = static_cast<Hub *>(state);
     hub_stop(h);
-    while (!h->conns.empty()) release(*h->conns.begin());
+    h->conns.close_all();
     // Also what clients left that we never heard of (killed mid-registration).
     std::string why;
     if (remove_leftovers(h->dir, Leftovers::all, &why) < 0) log(h, IPCHUB_LOG_WARN, why);

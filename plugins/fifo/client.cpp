@@ -12,17 +12,15 @@
 //  5. open .up O_WRONLY|O_NONBLOCK (the hub opened its read end before it
 //     answered), write the nonce, unlink both names. Connected.
 // On any failure the client removes the FIFOs it made.
-#include "fifo_halves.hpp"
+#include "client.hpp"
+
 #include "plugin_support.hpp"
 #include "registration.hpp"
-#include "sigpipe_guard.hpp"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,10 +32,11 @@
 
 namespace ipchub::fifo {
 
-namespace {
+using plugin::Deadline;
+using plugin::format_error;
+using plugin::StreamKind;
 
-using ipchub::plugin::format_error;
-using ipchub::plugin::monotonic_ms;
+namespace {
 
 constexpr int kDefaultConnectTimeoutMs = 5000;
 
@@ -48,26 +47,19 @@ struct Client {
     int down_fd = -1; // read end of hub -> client
 };
 
-// Milliseconds left until `deadline` (< 0: none), for poll().
-int left_ms(long long deadline) {
-    if (deadline < 0) return -1;
-    long long left = deadline - monotonic_ms();
-    return left < 0 ? 0 : int(std::min<long long>(left, INT32_MAX));
-}
-
 uint64_t make_nonce() {
     uint64_t v = 0;
     if (::getrandom(&v, sizeof v, GRND_NONBLOCK) != ssize_t(sizeof v))
-        v = uint64_t(monotonic_ms()) * 0x9E3779B97F4A7C15ull ^ uint64_t(::getpid()); // a tag, not a secret
+        v = uint64_t(plugin::monotonic_ns()) * 0x9E3779B97F4A7C15ull ^ uint64_t(::getpid()); // a tag, not a secret
     return v;
 }
 
-// write() that neither kills the process with SIGPIPE nor retries forever:
-// returns bytes written or -errno (-EAGAIN when the pipe is full).
-ssize_t write_guarded(int fd, const struct iovec *iov, size_t iovcnt) {
-    SigpipeGuard guard;
+// One small write that cannot kill the process with SIGPIPE: bytes written
+// or -errno (-EAGAIN when the pipe is full).
+ssize_t write_guarded(int fd, const void *data, size_t len) {
+    plugin::SigpipeGuard guard;
     for (;;) {
-        ssize_t n = ::writev(fd, iov, int(std::min<size_t>(iovcnt, IOV_MAX)));
+        ssize_t n = ::write(fd, data, len);
         if (n >= 0) return n;
         if (errno == EINTR) continue;
         if (errno == EPIPE) guard.epipe();
@@ -100,13 +92,12 @@ int make_fifo(const std::string &path) {
     return ::mkfifo(path.c_str(), 0600) == 0 ? 0 : -errno;
 }
 
-int write_record(Attempt &a, const ipchub_client_params *params, const Registration &r, long long deadline,
+int write_record(Attempt &a, const ipchub_client_params *params, const Registration &r, Deadline deadline,
                  char *err, size_t err_len) {
     unsigned char record[kRecordSize];
     encode(r, record);
-    iovec iov{record, kRecordSize};
     for (;;) {
-        ssize_t n = write_guarded(a.register_fd, &iov, 1);
+        ssize_t n = write_guarded(a.register_fd, record, kRecordSize);
         if (n == ssize_t(kRecordSize)) return 0;
         if (n == -EPIPE)
             return format_error(err, err_len, -ECONNREFUSED, "no hub is running for instance '%s' (it stopped reading %s)",
@@ -115,7 +106,7 @@ int write_record(Attempt &a, const ipchub_client_params *params, const Registrat
             return format_error(err, err_len, n < 0 ? int(n) : -EIO, "cannot register: %s",
                                 std::strerror(n < 0 ? int(-n) : EIO));
         // Full: the hub is busy with thousands of registrations; wait for room.
-        int rc = ipchub::plugin::wait_fd(a.register_fd, POLLOUT, left_ms(deadline));
+        int rc = plugin::wait_fd(a.register_fd, POLLOUT, deadline);
         if (rc == 0)
             return format_error(err, err_len, -ETIMEDOUT, "the hub of instance '%s' did not take the registration in time",
                                 params->instance);
@@ -123,7 +114,7 @@ int write_record(Attempt &a, const ipchub_client_params *params, const Registrat
     }
 }
 
-int await_answer(Attempt &a, const ipchub_client_params *params, const Registration &r, long long deadline,
+int await_answer(Attempt &a, const ipchub_client_params *params, const Registration &r, Deadline deadline,
                  char *err, size_t err_len) {
     unsigned char expected[kTokenSize], got[kTokenSize];
     encode_token(r.nonce, expected);
@@ -142,7 +133,7 @@ int await_answer(Attempt &a, const ipchub_client_params *params, const Registrat
         // n == 0 with nothing read: no writer has opened .down yet (a FIFO
         // reads as EOF until then); poll reports the hub's answer or hang-up.
         pollfd p[2] = {{a.client.down_fd, POLLIN, 0}, {a.register_fd, 0, 0}};
-        int rc = ::poll(p, 2, left_ms(deadline));
+        int rc = ::poll(p, 2, deadline.left_ms());
         if (rc < 0 && errno == EINTR) continue;
         if (rc < 0) return format_error(err, err_len, -errno, "poll: %s", std::strerror(errno));
         if (rc == 0)
@@ -167,7 +158,7 @@ int await_answer(Attempt &a, const ipchub_client_params *params, const Registrat
 
 int client_connect(const ipchub_client_params *params, void **conn, char *err, size_t err_len) {
     const int timeout = params->connect_timeout_ms < 0 ? kDefaultConnectTimeoutMs : params->connect_timeout_ms;
-    const long long deadline = monotonic_ms() + timeout;
+    const Deadline deadline = Deadline::after_ms(timeout);
     const std::string dir = params->runtime_dir;
     const std::string reg_path = register_path(dir);
     Attempt a;
@@ -222,8 +213,7 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
     }
     unsigned char token[kTokenSize];
     encode_token(r.nonce, token);
-    iovec iov{token, kTokenSize};
-    if (ssize_t n = write_guarded(a.client.up_fd, &iov, 1); n != ssize_t(kTokenSize))
+    if (ssize_t n = write_guarded(a.client.up_fd, token, kTokenSize); n != ssize_t(kTokenSize))
         return format_error(err, err_len, -ECONNREFUSED, "the hub of instance '%s' went away during the handshake",
                             params->instance);
     // Both sides hold both ends: the names have done their job.
@@ -237,32 +227,15 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
     return 0;
 }
 
+// -EPIPE once the hub closed its end or died.
 int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int timeout_ms) {
-    auto *c = static_cast<Client *>(conn);
-    long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
-    for (;;) {
-        ssize_t n = write_guarded(c->up_fd, iov, iovcnt);
-        if (n >= 0) return n;
-        if (n == -EPIPE) return -EPIPE; // the hub closed its end or died
-        if (n != -EAGAIN) return n;
-        // POLLOUT on a pipe means a page is free: a write below PIPE_BUF fits.
-        // POLLERR (no reader left) wakes us too, and the write says EPIPE.
-        int rc = ipchub::plugin::wait_fd(c->up_fd, POLLOUT, left_ms(deadline));
-        if (rc <= 0) return rc; // 0: timed out
-    }
+    return plugin::stream_send_wait(static_cast<Client *>(conn)->up_fd, StreamKind::pipe, iov, iovcnt,
+                                    Deadline::after_ms(timeout_ms));
 }
 
+// -EPIPE at EOF: the hub closed the connection or died.
 int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
-    auto *c = static_cast<Client *>(conn);
-    long long deadline = timeout_ms < 0 ? -1 : monotonic_ms() + timeout_ms;
-    for (;;) {
-        ssize_t n = ::read(c->down_fd, buf, cap);
-        if (n > 0) return n;
-        if (n == 0) return -EPIPE; // EOF: the hub closed the connection or died
-        if (errno != EAGAIN && errno != EINTR) return -errno;
-        int rc = ipchub::plugin::wait_fd(c->down_fd, POLLIN, left_ms(deadline));
-        if (rc <= 0) return rc;
-    }
+    return plugin::stream_recv_wait(static_cast<Client *>(conn)->down_fd, buf, cap, Deadline::after_ms(timeout_ms));
 }
 
 void client_close(void *conn) {

@@ -2,10 +2,15 @@
 // the line splitting of child output, and the environment contract parsing.
 // The plugin's sources are compiled into this test directly (the plugin is a
 // MODULE the unit test binary cannot link).
-#include "../../plugins/pipe/backoff.hpp"
-#include "../../plugins/pipe/child_spec.cpp"
-#include "../../plugins/pipe/line_splitter.hpp"
-#include "../../plugins/pipe/pipe_env.cpp"
+#include "backoff.hpp"
+#include "config.hpp"
+#include "hub.hpp"
+#include "line_splitter.hpp"
+#include "pipe_env.hpp"
+
+#include <cerrno>
+
+#include "testing/hub_init_probe.hpp"
 
 #include <doctest/doctest.h>
 
@@ -23,7 +28,7 @@ std::string parse_error(const std::string &json) {
 }
 } // namespace
 
-TEST_CASE("pipe: config defaults and a full child entry") {
+TEST_CASE("config defaults and a full child entry") {
     PipeConfig config;
     std::string error;
     REQUIRE(parse_pipe_config("{}", config, error));
@@ -49,10 +54,10 @@ TEST_CASE("pipe: config defaults and a full child entry") {
     CHECK(config.children[2].restart == RestartPolicy::always);
 }
 
-TEST_CASE("pipe: config errors name the offending key") {
+TEST_CASE("config errors name the offending key") {
     CHECK(parse_error("[") == "config is not valid JSON");
     CHECK(parse_error("[]").find("config: must be an object") == 0);
-    CHECK(parse_error(R"({"childs": []})").find("childs: unknown key") == 0);
+    CHECK(parse_error(R"({"childs": []})")== R"(config: unknown key "childs" (allowed: children, stop_timeout_ms, comment))");
     CHECK(parse_error(R"({"children": {}})").find("children: must be an array") == 0);
     CHECK(parse_error(R"({"children": ["ls"]})").find("children[0]: must be an object") == 0);
     CHECK(parse_error(R"({"children": [{"command": "ls"}]})") == "children[0]: missing \"name\"");
@@ -72,7 +77,7 @@ TEST_CASE("pipe: config errors name the offending key") {
           "children[0].backoff_initial_ms: must be at least 1");
     CHECK(parse_error(R"({"children": [{"name": "a", "command": "ls", "backoff_initial_ms": 500, "backoff_max_ms": 100}]})")
               .find("children[0]: backoff_max_ms (100) is smaller than backoff_initial_ms (500)") == 0);
-    CHECK(parse_error(R"({"children": [{"name": "a", "command": "ls", "user": "root"}]})").find("children[0].user: unknown key") == 0);
+    CHECK(parse_error(R"({"children": [{"name": "a", "command": "ls", "user": "root"}]})").find(R"(children[0]: unknown key "user" (allowed: name, command,)") == 0);
     CHECK(parse_error(R"({"children": [{"name": "a", "command": "ls"}, {"name": "a", "command": "ls"}]})") ==
           "children[1].name: 'a' is used twice");
     CHECK(parse_error(R"({"stop_timeout_ms": "3s"})") == "stop_timeout_ms: must be a whole number of milliseconds, not string");
@@ -80,7 +85,7 @@ TEST_CASE("pipe: config errors name the offending key") {
     CHECK(parse_error(R"({"stop_timeout_ms": 0, "comment": "kill at once"})") == "");
 }
 
-TEST_CASE("pipe: restart policy decides on the exit") {
+TEST_CASE("restart policy decides on the exit") {
     CHECK_FALSE(should_restart(RestartPolicy::never, true));
     CHECK_FALSE(should_restart(RestartPolicy::never, false));
     CHECK_FALSE(should_restart(RestartPolicy::on_failure, true));
@@ -89,7 +94,7 @@ TEST_CASE("pipe: restart policy decides on the exit") {
     CHECK(should_restart(RestartPolicy::always, false));
 }
 
-TEST_CASE("pipe: back-off doubles up to the cap and starts over after a stable run") {
+TEST_CASE("back-off doubles up to the cap and starts over after a stable run") {
     Backoff b(200, 1000);
     std::vector<uint32_t> quick;
     for (int i = 0; i < 6; ++i) quick.push_back(b.next(50));
@@ -104,7 +109,7 @@ TEST_CASE("pipe: back-off doubles up to the cap and starts over after a stable r
     CHECK(flat.next(0) == 300);
 }
 
-TEST_CASE("pipe: child output is logged line by line") {
+TEST_CASE("child output is logged line by line") {
     LineSplitter s;
     std::vector<std::string> lines;
     auto emit = [&](std::string_view l) { lines.emplace_back(l); };
@@ -130,7 +135,7 @@ TEST_CASE("pipe: child output is logged line by line") {
     CHECK(lines.size() == 1); // a line of exactly the limit is not split
 }
 
-TEST_CASE("pipe: IPCHUB_PIPE_FDS parsing") {
+TEST_CASE("IPCHUB_PIPE_FDS parsing") {
     uint64_t a = 0, b = 0;
     CHECK(parse_number_pair("3,4", a, b));
     CHECK(a == 3);
@@ -139,4 +144,11 @@ TEST_CASE("pipe: IPCHUB_PIPE_FDS parsing") {
     CHECK(a == 123456789);
     for (const char *bad : {"", "3", "3,", ",4", "3,4,5", " 3,4", "3,4 ", "-3,4", "3;4", "99999999999999999999,1"})
         CHECK_MESSAGE(!parse_number_pair(bad, a, b), bad);
+}
+
+TEST_CASE("hub_init fails with a config the transport does not know") {
+    auto r = ipchub::plugin::testing::probe_hub_init(ipchub::pipe::hub_init, ipchub::pipe::hub_cleanup, R"({"bogus":1})");
+    CHECK(r.rc == -EINVAL);
+    CHECK_FALSE(r.state_set);
+    CHECK(r.error.find("unknown key \"bogus\"") != std::string::npos);
 }

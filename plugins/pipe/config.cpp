@@ -1,4 +1,6 @@
-#include "child_spec.hpp"
+#include "config.hpp"
+
+#include "config_object.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -47,6 +49,9 @@ std::string text(const json &value, const std::string &where) {
 
 ChildSpec parse_child(const json &entry, const std::string &where) {
     if (!entry.is_object()) fail(where, "must be an object like {\"name\": ..., \"command\": ...}");
+    std::string unknown;
+    if (!plugin::check_keys(entry, {"name", "command", "restart", "backoff_initial_ms", "backoff_max_ms"}, where, unknown))
+        throw Invalid{unknown};
     ChildSpec spec;
     bool has_name = false, has_command = false;
     for (auto &[key, value] : entry.items()) {
@@ -74,8 +79,6 @@ ChildSpec parse_child(const json &entry, const std::string &where) {
             spec.backoff_initial_ms = milliseconds(value, at, 1);
         } else if (key == "backoff_max_ms") {
             spec.backoff_max_ms = milliseconds(value, at, 1);
-        } else {
-            fail(at, "unknown key (known: name, command, restart, backoff_initial_ms, backoff_max_ms)");
         }
     }
     if (!has_name) fail(where, "missing \"name\"");
@@ -114,6 +117,8 @@ bool parse_pipe_config(const std::string &text_json, PipeConfig &out, std::strin
     }
     try {
         if (!root.is_object()) fail("config", "must be an object, not " + std::string(root.type_name()));
+        std::string unknown;
+        if (!plugin::check_keys(root, {"children", "stop_timeout_ms"}, "config", unknown)) throw Invalid{unknown};
         PipeConfig config;
         std::set<std::string> names;
         for (auto &[key, value] : root.items()) {
@@ -127,10 +132,6 @@ bool parse_pipe_config(const std::string &text_json, PipeConfig &out, std::strin
                 }
             } else if (key == "stop_timeout_ms") {
                 config.stop_timeout_ms = milliseconds(value, key, 0);
-            } else if (key == "comment") {
-                // free text, as everywhere in plugins.json
-            } else {
-                fail(key, "unknown key (known: children, stop_timeout_ms, comment)");
             }
         }
         out = std::move(config);

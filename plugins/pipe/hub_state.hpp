@@ -6,14 +6,14 @@
 #include <ipchub/plugin.h>
 
 #include "backoff.hpp"
-#include "child_spec.hpp"
+#include "config.hpp"
 #include "line_splitter.hpp"
+#include "connection_set.hpp"
 
 #include <sys/types.h>
 
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 namespace ipchub::pipe {
@@ -33,6 +33,8 @@ struct PipeConn {
     bool hung_up = false;    // EOF/error seen while paused: unwatched until resumed
     bool child_gone = false; // the process exited: close after reading what it left
     int64_t resume_timer = 0; // pending read of a dead child's leftovers
+
+    void teardown(const ipchub_host *host); // connection.cpp
 };
 
 // A child's stdout or stderr, read by the hub loop and logged line by line.
@@ -70,7 +72,7 @@ struct PipeHub {
     PipeConfig config;
     std::string bin_dir;
     std::vector<std::unique_ptr<Child>> children;
-    std::unordered_set<PipeConn *> conns;
+    plugin::ConnectionSet<PipeConn> conns;
     bool stopping = false;    // hub_stop: no restarts
     bool terminating = false; // hub_cleanup: children were sent SIGTERM
     long long stop_started_ms = 0;
@@ -85,7 +87,6 @@ void log(PipeHub *h, int level, const std::string &text);
 PipeConn *open_conn(PipeHub *h, Child *child, int in_fd, int out_fd);
 int64_t conn_send(PipeConn *c, const struct iovec *iov, size_t iovcnt);
 void conn_set_receiving(PipeConn *c, bool enabled);
-void conn_close(PipeConn *c);       // hub_close: no conn_closed
 void conn_child_exited(PipeConn *c); // read what is left, then conn_closed
 
 // ---- supervisor.cpp: processes ----

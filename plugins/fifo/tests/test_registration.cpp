@@ -1,11 +1,11 @@
 // The FIFO transport's registration record and file names.
-#include "../../plugins/fifo/registration.hpp"
+#include "registration.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace ipchub::fifo;
 
-TEST_CASE("fifo: registration record round-trips and fits in PIPE_BUF") {
+TEST_CASE("registration: registration record round-trips and fits in PIPE_BUF") {
     Registration r;
     r.pid = 123456;
     r.serial = 7;
@@ -21,7 +21,7 @@ TEST_CASE("fifo: registration record round-trips and fits in PIPE_BUF") {
     CHECK(kRecordSize <= PIPE_BUF);
 }
 
-TEST_CASE("fifo: malformed registration records are refused") {
+TEST_CASE("registration: malformed registration records are refused") {
     Registration r;
     r.pid = 1;
     unsigned char rec[kRecordSize];
@@ -35,7 +35,7 @@ TEST_CASE("fifo: malformed registration records are refused") {
     CHECK_FALSE(decode(rec, out));
 }
 
-TEST_CASE("fifo: names of the plugin's FIFOs are recognised, others are not") {
+TEST_CASE("registration: names of the plugin's FIFOs are recognised, others are not") {
     uint32_t pid = 0, serial = 0;
     CHECK(classify("fifo.register") == NameKind::register_fifo);
     CHECK(classify("fifo.42.3.up", &pid, &serial) == NameKind::client_fifo);

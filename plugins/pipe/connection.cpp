@@ -1,9 +1,9 @@
 // The hub side of one child's frame pipes: a byte stream like the socket
 // transport's, on two descriptors (read from in_fd, write to out_fd).
-#include "pipe_hub.hpp"
+#include "hub_state.hpp"
 
-#include <limits.h>
-#include <sys/uio.h>
+#include "stream_io.hpp"
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,49 +19,19 @@ constexpr int kLeftoverReads = 8;
 
 void update_watch(PipeConn *c);
 
-void release(PipeConn *c) {
-    PipeHub *h = c->hub;
-    if (c->resume_timer > 0) h->host->cancel_timer(h->host, c->resume_timer);
-    h->host->unwatch_fd(h->host, c->in_fd);
-    h->host->unwatch_fd(h->host, c->out_fd);
-    ::close(c->in_fd);
-    ::close(c->out_fd);
-    if (c->child && c->child->conn == c) c->child->conn = nullptr;
-    h->conns.erase(c);
-    delete c;
-}
-
-// The child closed its end, died, or broke the pipe: tell the hub.
-void drop(PipeConn *c, int reason) {
-    PipeHub *h = c->hub;
-    void *host_conn = c->host_conn;
-    release(c);
-    h->host->conn_closed(h->host, host_conn, reason);
-}
-
-// Reads what the child wrote. Returns false when the connection is gone.
+// Reads what the child wrote. Returns false when the connection is gone
+// (the child closed its end, died, or broke the pipe: the hub is told).
 bool read_some(PipeConn *c, int max_reads) {
     PipeHub *h = c->hub;
-    for (int i = 0; i < max_reads && c->receiving; ++i) {
-        ssize_t n = ::read(c->in_fd, h->buffer, sizeof h->buffer);
-        if (n > 0) {
-            h->host->conn_received(h->host, c->host_conn, h->buffer, size_t(n));
-            if (size_t(n) < sizeof h->buffer) break;
-            continue;
-        }
-        if (n == 0) {
-            drop(c, 0);
-            return false;
-        }
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) break;
-        drop(c, errno);
+    if (auto end = plugin::pump_stream(h->host, c->host_conn, c->in_fd, h->buffer, sizeof h->buffer, max_reads,
+                                       &c->receiving)) {
+        h->conns.lost(c, *end);
         return false;
     }
     // A dead child writes no more; an escaped grandchild holding the write
     // end must not keep the connection open.
     if (c->child_gone && c->receiving) {
-        drop(c, 0);
+        h->conns.lost(c, 0);
         return false;
     }
     return true;
@@ -110,6 +80,13 @@ void update_watch(PipeConn *c) {
 
 } // namespace
 
+void PipeConn::teardown(const ipchub_host *host) {
+    if (resume_timer > 0) host->cancel_timer(host, resume_timer);
+    plugin::close_watched(host, in_fd);
+    plugin::close_watched(host, out_fd);
+    if (child && child->conn == this) child->conn = nullptr;
+}
+
 PipeConn *open_conn(PipeHub *h, Child *child, int in_fd, int out_fd) {
     auto *c = new (std::nothrow) PipeConn{h, child, in_fd, out_fd};
     if (!c) {
@@ -118,27 +95,15 @@ PipeConn *open_conn(PipeHub *h, Child *child, int in_fd, int out_fd) {
         return nullptr;
     }
     std::string peer = "child '" + child->spec.name + "' pid " + std::to_string(child->pid);
-    c->host_conn = h->host->conn_opened(h->host, c, peer.c_str());
-    if (!c->host_conn) {
-        ::close(in_fd);
-        ::close(out_fd);
-        delete c;
-        return nullptr;
-    }
-    h->conns.insert(c);
+    if (!h->conns.report_opened(c, peer.c_str())) return nullptr; // closed both descriptors
     update_watch(c);
     return c;
 }
 
 int64_t conn_send(PipeConn *c, const struct iovec *iov, size_t iovcnt) {
-    ssize_t n = ::writev(c->out_fd, iov, int(iovcnt > IOV_MAX ? IOV_MAX : iovcnt));
-    size_t total = 0;
-    for (size_t i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EINTR) return -errno; // EPIPE: the child closed its end
-        n = 0;
-    }
-    if (size_t(n) < total && !c->want_write) {
+    int64_t n = plugin::stream_send(c->out_fd, plugin::StreamKind::pipe, iov, iovcnt);
+    if (n < 0) return n; // -EPIPE: the child closed its end
+    if (size_t(n) < plugin::iov_bytes(iov, iovcnt) && !c->want_write) {
         c->want_write = true;
         update_watch(c);
     }
@@ -157,8 +122,6 @@ void conn_set_receiving(PipeConn *c, bool enabled) {
     if (enabled && c->child_gone && c->resume_timer == 0)
         c->resume_timer = c->hub->host->add_timer(c->hub->host, 0, 0, on_resume_dead, c);
 }
-
-void conn_close(PipeConn *c) { release(c); }
 
 void conn_child_exited(PipeConn *c) {
     c->child = nullptr;

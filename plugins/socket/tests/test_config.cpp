@@ -1,6 +1,8 @@
 #include "config.hpp"
 #include "hub.hpp"
 
+#include "testing/hub_init_probe.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cerrno>
@@ -19,17 +21,8 @@ TEST_CASE("config: an unknown key is refused by name") {
 }
 
 TEST_CASE("config: hub_init fails with a config the transport does not know") {
-    ipchub_hub_params params{};
-    params.abi_version = IPCHUB_ABI_VERSION;
-    params.struct_size = sizeof params;
-    params.instance = "t";
-    params.runtime_dir = "/nonexistent";
-    params.config_json = R"({"bogus":1})";
-    params.file_mode = 0600;
-    ipchub_host host{};
-    void *state = nullptr;
-    char err[256] = "";
-    CHECK(hub_init(&host, &params, &state, err, sizeof err) == -EINVAL);
-    CHECK(state == nullptr);
-    CHECK(std::string(err).find("\"bogus\"") != std::string::npos);
+    auto r = ipchub::plugin::testing::probe_hub_init(ipchub::socket::hub_init, ipchub::socket::hub_cleanup, R"({"bogus":1})");
+    CHECK(r.rc == -EINVAL);
+    CHECK_FALSE(r.state_set);
+    CHECK(r.error.find("unknown key \"bogus\"") != std::string::npos);
 }

@@ -1,15 +1,15 @@
 // mqueue transport: packing the byte stream into queue messages, reading it
 // back, and the queue size ladder under a short budget
 // (plugins/mqueue/packer.hpp, queue_open.hpp; pure logic, no queues).
-#include "../../plugins/mqueue/packer.hpp"
-#include "../../plugins/mqueue/queue_open.hpp"
+#include "packer.hpp"
+#include "queue_open.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <vector>
 
-using namespace ipchub::mq;
+using namespace ipchub::mqueue;
 
 namespace {
 
@@ -67,7 +67,7 @@ std::vector<uint8_t> unpack(const std::vector<Message> &messages) {
 
 } // namespace
 
-TEST_CASE("mqueue: packs frames of every edge size into full messages and reads them back") {
+TEST_CASE("packer: packs frames of every edge size into full messages and reads them back") {
     const size_t frame_sizes[] = {0, 1, 8191, 8192, 8193, 65536, 1048576};
     const size_t message_sizes[] = {64, 100, 1024, 4096, 8192};
     for (size_t msg_size : message_sizes) {
@@ -84,7 +84,7 @@ TEST_CASE("mqueue: packs frames of every edge size into full messages and reads 
     }
 }
 
-TEST_CASE("mqueue: many small frames share a message, in order, with their bytes intact") {
+TEST_CASE("packer: many small frames share a message, in order, with their bytes intact") {
     std::vector<std::vector<uint8_t>> frames;
     for (unsigned i = 0; i < 1000; ++i) frames.push_back(pattern(24 + i % 50, i));
     frames.push_back({}); // empty iovecs anywhere are skipped
@@ -95,7 +95,7 @@ TEST_CASE("mqueue: many small frames share a message, in order, with their bytes
     CHECK(unpack(messages) == all);
 }
 
-TEST_CASE("mqueue: a stream of mixed frames keeps order across message borders") {
+TEST_CASE("packer: a stream of mixed frames keeps order across message borders") {
     std::vector<std::vector<uint8_t>> frames;
     const size_t sizes[] = {24, 8193, 0, 1, 300, 65536, 8191, 2};
     unsigned seed = 1;
@@ -103,7 +103,7 @@ TEST_CASE("mqueue: a stream of mixed frames keeps order across message borders")
     CHECK(unpack(pack(frames, 256)) == concat(frames));
 }
 
-TEST_CASE("mqueue: a cursor moves only past what was sent") {
+TEST_CASE("packer: a cursor moves only past what was sent") {
     auto a = pattern(10, 1), b = pattern(5, 2);
     iovec iov[2] = {{a.data(), a.size()}, {b.data(), b.size()}};
     IovCursor cur(iov, 2);
@@ -127,7 +127,7 @@ TEST_CASE("mqueue: a cursor moves only past what was sent") {
     CHECK(cur.done());
 }
 
-TEST_CASE("mqueue: control messages are told apart from data") {
+TEST_CASE("packer: control messages are told apart from data") {
     uint8_t msg[kMinMessageSize];
     Piece p{};
     uint32_t body = 0xdeadbeef;
@@ -145,13 +145,13 @@ TEST_CASE("mqueue: control messages are told apart from data") {
     CHECK_FALSE(classify(junk, sizeof junk, p));
 }
 
-TEST_CASE("mqueue: the default queues leave room for many clients in the default budget") {
+TEST_CASE("packer: the default queues leave room for many clients in the default budget") {
     const long budget = 819200; // RLIMIT_MSGQUEUE default
     long per_client = 2 * queue_budget_bytes(QueueSize{});
     CHECK(budget / per_client >= 20); // >= 16 clients plus headroom for others
 }
 
-TEST_CASE("mqueue: a short budget shrinks a queue step by step down to a floor") {
+TEST_CASE("packer: a short budget shrinks a queue step by step down to a floor") {
     for (QueueSize start : {QueueSize{}, QueueSize{10, 8192}, QueueSize{65536, 16 * 1024 * 1024}, QueueSize{1, 64}}) {
         CAPTURE(start.max_messages);
         CAPTURE(start.message_size);
