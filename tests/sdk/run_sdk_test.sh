@@ -43,18 +43,24 @@ step "install $BUILD to $PREFIX"
 cmake --install "$BUILD" --prefix "$PREFIX" >"$WORK/install.log" 2>&1 || fail "cmake --install failed"
 for f in bin/myipchub bin/myipcpub bin/myipcsub lib/libipchub.so lib/ipchub/plugins/libipchub-socket.so \
          etc/ipchub/plugins.json include/ipchub/plugin.h include/ipchub/protocol.h include/ipchub/client.hpp \
-         include/ipchub/client.h lib/cmake/ipchub/ipchubConfig.cmake lib/cmake/ipchub/ipchubConfigVersion.cmake \
+         include/ipchub/client.h include/ipchub/export.h lib/cmake/ipchub/ipchubConfig.cmake lib/cmake/ipchub/ipchubConfigVersion.cmake \
          lib/cmake/ipchub/ipchubTargets.cmake lib/pkgconfig/ipchub.pc; do
     [ -e "$PREFIX/$f" ] || fail "not installed: $f"
 done
+# The runtime shared by hub and libipchub (sdk/runtime) is internal: never
+# installed, never named by the CMake package or pkg-config.
+internal=$(find "$PREFIX" -name '*ipchub_runtime*'; grep -rl ipchub_runtime "$PREFIX/lib/cmake" "$PREFIX/lib/pkgconfig" || true)
+[ -z "$internal" ] || fail "the internal runtime library leaks into the install: $internal"
 # The installed programs must find libipchub relative to themselves, never in the build tree.
 for f in bin/myipchub bin/myipcpub bin/myipcsub; do
     runpath=$(readelf -d "$PREFIX/$f" | sed -n 's/.*\(RUNPATH\|RPATH\).*\[\(.*\)\]/\2/p')
     [ "$runpath" = '$ORIGIN/../lib' ] || fail "$f has RUNPATH '$runpath', expected \$ORIGIN/../lib"
 done
-resolved=$(ldd "$PREFIX/bin/myipchub" | awk '/libipchub\.so/ {print $3}')
+# (myipcpub: the hub itself links the internal runtime statically and needs
+# no libipchub.)
+resolved=$(ldd "$PREFIX/bin/myipcpub" | awk '/libipchub\.so/ {print $3}')
 [ -n "$resolved" ] && [ "$(realpath "$resolved")" = "$(realpath "$PREFIX/lib/libipchub.so")" ] ||
-    fail "installed myipchub resolves libipchub to '$resolved', not $PREFIX/lib"
+    fail "installed myipcpub resolves libipchub to '$resolved', not $PREFIX/lib"
 
 # ---- 2. out-of-tree tcp plugin: find_package(ipchub) only ----
 step "build examples/tcp-plugin against the prefix"
@@ -62,7 +68,17 @@ cmake -S "$SRC/examples/tcp-plugin" -B "$WORK/tcp-build" -DCMAKE_PREFIX_PATH="$P
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-Werror >"$WORK/tcp-build.log" 2>&1 ||
     fail "configuring the tcp plugin failed"
 cmake --build "$WORK/tcp-build" >>"$WORK/tcp-build.log" 2>&1 || fail "building the tcp plugin failed"
-cmake --install "$WORK/tcp-build" >>"$WORK/tcp-build.log" 2>&1 || fail "installing the tcp plugin failed"
+# IPCHUB_PLUGIN_INSTALL_DIR is relative: the plugin goes under whatever
+# prefix it is installed to, not into the ipchub prefix it was built against.
+OTHER=$WORK/other-prefix
+cmake --install "$WORK/tcp-build" --prefix "$OTHER" >>"$WORK/tcp-build.log" 2>&1 ||
+    fail "installing the tcp plugin to a second prefix failed"
+[ -f "$OTHER/lib/ipchub/plugins/libipchub-tcp.so" ] ||
+    fail "cmake --install --prefix $OTHER did not put the tcp plugin into $OTHER/lib/ipchub/plugins: $(find "$OTHER" -type f)"
+[ ! -e "$PREFIX/lib/ipchub/plugins/libipchub-tcp.so" ] ||
+    fail "cmake --install --prefix $OTHER wrote the tcp plugin into the ipchub prefix $PREFIX"
+echo "   ok: cmake --install --prefix P puts the tcp plugin under P"
+cmake --install "$WORK/tcp-build" --prefix "$PREFIX" >>"$WORK/tcp-build.log" 2>&1 || fail "installing the tcp plugin failed"
 TCP_SO=$PREFIX/lib/ipchub/plugins/libipchub-tcp.so
 [ -f "$TCP_SO" ] || fail "the tcp plugin was not installed into $PREFIX/lib/ipchub/plugins"
 ! readelf -d "$TCP_SO" | grep NEEDED | grep -q libipchub || fail "the tcp plugin links libipchub (plugins must not)"

@@ -40,14 +40,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "export.h"
+
 #ifdef __cplusplus
 extern "C" {
-#endif
-
-#if defined(__GNUC__)
-#define IPCHUB_API __attribute__((visibility("default")))
-#else
-#define IPCHUB_API
 #endif
 
 /* An open connection to a hub (opaque). */

@@ -20,9 +20,13 @@
 #include <string>
 #include <string_view>
 
+#include "export.h"
+
 namespace ipchub {
 
-class Error : public std::runtime_error {
+// Exported whole: thrown inside libipchub and caught by the caller, so its
+// typeinfo and vtable must be the same on both sides of the library boundary.
+class IPCHUB_API Error : public std::runtime_error {
 public:
     enum class Kind {
         config,       // plugins.json missing or invalid
@@ -57,7 +61,7 @@ struct Message {
     uint64_t id = 0;
 };
 
-class Client {
+class IPCHUB_API Client {
 public:
     static Client connect(const ClientOptions &options);
 
@@ -97,10 +101,9 @@ public:
     const std::string &backend() const;
     const std::string &instance() const;
 
-    struct Impl;
-
 private:
-    explicit Client(std::unique_ptr<Impl> impl);
+    struct Impl;
+    IPCHUB_LOCAL explicit Client(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
 
