@@ -14,9 +14,7 @@ int main(int argc, char **argv) {
                    "plugins.json to load (default: $IPCHUB_CONFIG, else etc/ipchub/plugins.json or "
                    "share/ipchub/plugins.json next to the program's prefix)");
     ipchub::apps::add_endpoint_options(app, o.instance, o.runtime_dir);
-    app.add_option("--plugin-dir", o.plugin_dir,
-                   "Directory with the transport plugins (default: $IPCHUB_PLUGIN_DIR, else ../lib/ipchub/plugins "
-                   "next to the program)");
+    ipchub::apps::add_plugin_dir_option(app, o.plugin_dir);
     app.add_option("--spawn", o.spawn,
                    "Start this command line (run by /bin/sh -c) as a child connected to the hub by the pipe "
                    "transport; repeatable. The child inherits IPCHUB_* variables that point at this hub.")

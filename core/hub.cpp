@@ -1,5 +1,6 @@
 #include "hub.hpp"
 
+#include "fatal_signal.hpp"
 #include "host_bridge.hpp"
 #include "instance_lock.hpp"
 #include "paths.hpp"
@@ -55,7 +56,11 @@ int Hub::watch_signals() {
 }
 
 bool Hub::start_transports(const HubConfig &config, const std::string &plugin_dir, bool sweep_first) {
-    PluginSetLoad set = load_enabled_plugins(config, plugin_dir);
+    FatalSignalReport crash_report; // a plugin that kills the hub before it runs is named
+    PluginSetLoad set = load_enabled_plugins(config, plugin_dir, [&](const PluginSpec &spec, const std::string &path) {
+        crash_report.mark(spec.name, path, "load");
+    });
+    crash_report.clear();
     for (auto &line : set.skipped) log_.error("skipping " + line);
     if (set.fatal) {
         log_.error("a required plugin failed to load; not starting");
@@ -76,23 +81,28 @@ bool Hub::start_transports(const HubConfig &config, const std::string &plugin_di
         params.runtime_dir = instance_dir_.c_str();
         std::string config_json = config_for(*t);
         params.config_json = config_json.c_str();
-        params.max_frame_size = uint32_t(std::min<uint64_t>(
-            UINT32_MAX, uint64_t(config.hub.max_message_size) + IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX));
+        t->max_frame = frame_limit(config.hub.max_message_size, t->api().max_frame_size);
+        t->max_message = message_limit(config.hub.max_message_size, t->api().max_frame_size);
+        params.max_frame_size = t->max_frame;
         params.file_mode = config.hub.file_mode;
         params.spin_us = config.hub.spin_us;
         char err[kErrLen] = {};
         std::string who = "plugin '" + t->name() + "' (" + t->plugin->path() + ")";
         if (sweep_first && t->api().sweep) {
+            crash_report.mark(t->name(), t->plugin->path(), "sweep");
             if (int rc = t->api().sweep(&params, err, sizeof err); rc < 0)
                 log_.warn(who + ": sweep of the dead hub's objects failed: " + err);
         }
+        crash_report.mark(t->name(), t->plugin->path(), "init");
         int rc = t->api().hub_init(&t->host, &params, &t->state, err, sizeof err);
         if (rc < 0) {
             log_.error("skipping " + who + ": init failed: " + (*err ? err : std::strerror(-rc)));
             if (spec.required) return false;
             continue;
         }
+        crash_report.mark(t->name(), t->plugin->path(), "start");
         rc = t->api().hub_start(t->state, err, sizeof err);
+        crash_report.clear();
         if (rc < 0) {
             log_.error("skipping " + who + ": start failed: " + (*err ? err : std::strerror(-rc)));
             t->api().hub_cleanup(t->state);
@@ -101,6 +111,9 @@ bool Hub::start_transports(const HubConfig &config, const std::string &plugin_di
         }
         t->started = true;
         log_.debug("started " + who);
+        log_.info("transport '" + t->name() + "': frames up to " + std::to_string(t->max_frame) + " bytes, messages up to " +
+                  std::to_string(t->max_message) + " bytes" +
+                  (t->api().max_frame_size ? " (the transport's own limit)" : ""));
         transports_.push_back(std::move(t));
     }
     return true;
@@ -236,7 +249,8 @@ int Hub::run() {
     loop_.add_timer(10000, true, [this] { broker_->release_idle_memory(); });
 
     int exit_code = 0;
-    std::string plugin_dir = options_.plugin_dir.empty() ? default_plugin_dir() : options_.plugin_dir;
+    // Children the hub starts search exactly where the hub did.
+    std::string plugin_dir = plugin_search_path(config, options_.plugin_dir);
     export_environment(config_path, plugin_dir);
     if (int rc = watch_signals(); rc < 0) {
         log_.error(std::string("cannot watch signals: ") + std::strerror(-rc));

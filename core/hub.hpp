@@ -19,7 +19,7 @@ struct HubOptions {
     std::string config_path;  // "" = the default lookup
     std::string instance;     // "" = IPCHUB_INSTANCE or "default"
     std::string runtime_dir;  // "" = IPCHUB_RUNTIME_DIR or the default
-    std::string plugin_dir;   // "" = IPCHUB_PLUGIN_DIR or next to the executable
+    std::string plugin_dir;   // --plugin-dir: a ':'-separated search path, searched before the config's and the default
     Level verbosity = Level::info;
     // --spawn: command lines for children the hub starts and supervises. They
     // are handed to the transport that has IPCHUB_CAP_SPAWNED_CHILDREN (pipe)

@@ -22,6 +22,11 @@ struct Transport {
     Hub *hub = nullptr;
     bool started = false;
     bool poll_failed = false; // hub_poll returned an error once: not called again
+    // The effective limits on this transport (frame_limit/message_limit of the
+    // hub's max_message_size and the plugin's max_frame_size): the hub never
+    // hands the plugin a larger frame, and announces max_message to its clients.
+    uint32_t max_frame = UINT32_MAX;
+    uint32_t max_message = UINT32_MAX;
 
     // The plugin's hub_poll (ABI 1.1), or null when it has none.
     auto poller() const { return IPCHUB_HAS_MEMBER(table, ipchub_plugin, hub_poll) ? table->hub_poll : nullptr; }

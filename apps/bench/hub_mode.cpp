@@ -171,7 +171,7 @@ RunResult measure_hub(Context &ctx, const RunSpec &spec) {
         return skip("pipe needs a hub-spawned child: not possible with --use-running-hub");
     std::string prefix = ctx.next_run_prefix();
     std::string channel = "bench" + std::to_string(::getpid()) + "." + std::to_string(ctx.runs);
-    if (uint64_t limit = ctx.installation.max_payload({pb, sb}, pong_channel(channel).size()); spec.size > limit)
+    if (uint64_t limit = ctx.installation.max_payload({pb, sb}); spec.size > limit)
         return skip("at most " + std::to_string(limit) + " payload bytes fit these transports");
 
     std::string instance = o.use_running_hub ? o.instance : ctx.instance_base + "-hub";
