@@ -282,3 +282,20 @@ TEST_CASE("broker: a transport's frame limit: announced in HELLO, enforced on pu
     CHECK(frames[0].second.find("of transport 'small'") != std::string::npos);
     CHECK(fx.take_frames("big").empty());
 }
+
+TEST_CASE("broker: nothing is handed to the plugin from inside conn_received; only after the batch (plugin.h)") {
+    Fixture fx(4096); // a small backlog, so the publisher is paused from inside the call
+    fx.connect("pub");
+    fx.connect("sub");
+    fx.send("sub", IPCHUB_SUBSCRIBE, 0, "x", "");
+    fx.fakes["sub"].accept_limit = 0; // the subscriber reads nothing: its backlog fills
+    ByteBuffer b;
+    for (int i = 0; i < 4; ++i) append_frame(b, IPCHUB_PUBLISH, IPCHUB_FLAG_ACK, uint64_t(100 + i), "x", std::string(2000, 'm'));
+    fx.broker->received(fx.conns["pub"], b.data(), b.size()); // what conn_received does
+    CHECK(fx.fakes["sub"].sent.empty());
+    CHECK(fx.fakes["pub"].sent.empty()); // not even the acknowledgements yet
+    CHECK_FALSE(fx.fakes["pub"].receiving); // the one re-entrant call: pausing the connection being read
+    fx.broker->after_batch();
+    CHECK(fx.take_frames("pub").size() == 4); // the ACKs, after the batch
+    CHECK(fx.fakes["sub"].sent.empty());
+}

@@ -31,16 +31,17 @@
  * thread per connection at a time; send and receive of one connection may be
  * called from two different threads concurrently (one sender, one receiver).
  *
- * Re-entrancy: the hub calls back into the plugin from inside host calls.
- * While the plugin is inside conn_received or conn_writable, the hub may call
- * hub_set_receiving (for that connection or any other: backpressure decided
- * by what was just read) and may call hub_send for other connections (the
- * replies are flushed after the current batch of events, so in practice
- * hub_send follows the callback, but a plugin must not rely on that). It
- * never calls hub_close or hub_cleanup from inside them: a connection the
- * hub decides to drop is closed after the callback returned. So: finish
- * updating the connection's state before calling conn_received, and be ready
- * for a pause/resume of it before conn_received returns.
+ * Re-entrancy: the hub may call back into the plugin from inside a host call.
+ *  - From inside conn_received the hub may call hub_set_receiving(conn, 0)
+ *    for the connection being read (a backlog filled: that client must
+ *    wait). So finish updating the connection's state before calling
+ *    conn_received, and check whether it is still receiving before reading
+ *    more in the same loop. Tolerate a pause or resume of any connection.
+ *  - The hub never calls hub_send, hub_close or hub_cleanup from inside
+ *    conn_opened, conn_received, conn_writable, conn_closed or hub_poll:
+ *    frames are handed over, and connections closed, after the current
+ *    batch of events. A plugin may rely on that (no send re-entering its
+ *    read loop, no connection freed under its feet).
  */
 #ifndef IPCHUB_PLUGIN_H
 #define IPCHUB_PLUGIN_H
