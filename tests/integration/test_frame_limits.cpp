@@ -167,6 +167,28 @@ TEST_CASE("plugin dirs: --plugin-dir is repeatable and searched in order before 
     CHECK(out.find("unavailable") == std::string::npos);
 }
 
+TEST_CASE("plugin dirs: hub and client tools find a plugin only the --plugin-dir options name") {
+    Sandbox sb("plugin-dirs-tools");
+    std::string cfg = sb.dir() + "/plugins.json";
+    itest::write_file(cfg, R"({"plugins": [{"name": "socket"}, {"name": "seqpacket", "file": "libipchub-test-seqpacket.so"}]})");
+    const std::vector<std::string> dirs = {"--config", cfg, "--plugin-dir", sb.dir() + "/none", "--plugin-dir", kTestPlugins};
+    sb.start_hub(dirs);
+    CHECK(sb.hub().out().find("Backends available: socket, seqpacket\n") != std::string::npos);
+    auto sub = sb.subscriber("seqpacket", "dirs", [&] { auto a = dirs; a.insert(a.end(), {"--count", "1"}); return a; }());
+    auto pub = sb.publisher("socket", "dirs", dirs, itest::with_stdin("found\n"));
+    CHECK(pub.wait() == 0);
+    CHECK(sub.wait() == 0);
+    CHECK(sub.out() == "[dirs] found\n");
+    // Without the options the client cannot find it, and says where it looked.
+    auto lost = sb.run({itest::bin("myipcpub"), "--backend", "seqpacket", "--channel", "dirs", "--config", cfg,
+                        "--message", "x"});
+    CHECK(lost.wait() != 0);
+    CHECK(lost.err().find("libipchub-test-seqpacket.so") != std::string::npos);
+    sb.hub().signal(SIGTERM);
+    CHECK(sb.hub().wait() == 0);
+    CHECK(sb.leftovers().empty());
+}
+
 TEST_CASE("--list-plugins: every plugin of the config, enabled or not, what it declares or why it cannot load") {
     Sandbox sb("list-plugins");
     std::string cfg = sb.dir() + "/plugins.json";
@@ -209,33 +231,37 @@ TEST_CASE("--list-plugins: every plugin of the config, enabled or not, what it d
     CHECK(sb.leftovers().empty()); // listing starts no hub
 }
 
-TEST_CASE("fatal signal: a plugin that crashes in init is named with the phase; the next hub sweeps what it left") {
-    Sandbox sb("fatal-init");
-    std::string cfg = sb.dir() + "/plugins.json";
-    std::string crash_file = kTestPlugins + "/libipchub-test-seqpacket-crash.so";
-    itest::write_file(cfg, "{\"plugins\": [{\"name\": \"socket\"}, {\"name\": \"seqpacket-crash\", \"file\": \"" +
-                               crash_file + "\"}]}");
-    // No core file from the deliberate crash.
-    auto crashed = sb.run({"/bin/sh", "-c", "ulimit -c 0; exec \"$0\" \"$@\"", itest::bin("myipchub"), "--config", cfg});
-    CHECK(crashed.wait() == 128 + SIGSEGV); // still a crash, not a tidy exit
-    std::string err = crashed.err();
-    INFO(err);
-    CHECK(err.find("myipchub: fatal signal SIGSEGV in plugin 'seqpacket-crash' (" + crash_file + ") during init; ") !=
-          std::string::npos);
-    // The socket transport had started: its socket and the lock are left.
-    CHECK(std::filesystem::exists(sb.instance_dir() + "/hub.lock"));
-    CHECK_FALSE(sb.leftovers().empty());
+TEST_CASE("fatal signal: a plugin that crashes in load or init is named with the phase; the next hub sweeps") {
+    for (auto [plugin, phase] : {std::pair{"seqpacket-crash", "init"}, std::pair{"seqpacket-crashload", "load"}}) {
+        CAPTURE(phase);
+        Sandbox sb(std::string("fatal-") + phase);
+        std::string cfg = sb.dir() + "/plugins.json";
+        std::string crash_file = kTestPlugins + "/libipchub-test-" + plugin + ".so";
+        itest::write_file(cfg, "{\"plugins\": [{\"name\": \"socket\"}, {\"name\": \"" + std::string(plugin) +
+                                   "\", \"file\": \"" + crash_file + "\"}]}");
+        // No core file from the deliberate crash.
+        auto crashed =
+            sb.run({"/bin/sh", "-c", "ulimit -c 0; exec \"$0\" \"$@\"", itest::bin("myipchub"), "--config", cfg});
+        CHECK(crashed.wait() == 128 + SIGSEGV); // still a crash, not a tidy exit
+        std::string err = crashed.err();
+        INFO(err);
+        CHECK(err.find("myipchub: fatal signal SIGSEGV in plugin '" + std::string(plugin) + "' (" + crash_file +
+                       ") during " + phase + "; ") != std::string::npos);
+        CHECK(std::filesystem::exists(sb.instance_dir() + "/hub.lock")); // the dead hub's
+        if (std::string(phase) == "init") // the socket transport had started: its socket is left too
+            CHECK(std::filesystem::exists(sb.instance_dir() + "/hub.sock"));
 
-    std::string socket_only = sb.dir() + "/socket.json";
-    itest::write_file(socket_only, R"({"plugins": [{"name": "socket"}]})");
-    sb.start_hub({"--config", socket_only});
-    CHECK(sb.hub().err().find("died without cleaning up; taking over") != std::string::npos);
-    auto sub = sb.subscriber("socket", "after-crash", {"--config", socket_only, "--count", "1"});
-    auto pub = sb.publisher("socket", "after-crash", {"--config", socket_only}, itest::with_stdin("works\n"));
-    CHECK(pub.wait() == 0);
-    CHECK(sub.wait() == 0);
-    CHECK(sub.out() == "[after-crash] works\n");
-    sb.hub().signal(SIGTERM);
-    CHECK(sb.hub().wait() == 0);
-    CHECK(sb.leftovers().empty());
+        std::string socket_only = sb.dir() + "/socket.json";
+        itest::write_file(socket_only, R"({"plugins": [{"name": "socket"}]})");
+        sb.start_hub({"--config", socket_only});
+        CHECK(sb.hub().err().find("died without cleaning up; taking over") != std::string::npos);
+        auto sub = sb.subscriber("socket", "after-crash", {"--config", socket_only, "--count", "1"});
+        auto pub = sb.publisher("socket", "after-crash", {"--config", socket_only}, itest::with_stdin("works\n"));
+        CHECK(pub.wait() == 0);
+        CHECK(sub.wait() == 0);
+        CHECK(sub.out() == "[after-crash] works\n");
+        sb.hub().signal(SIGTERM);
+        CHECK(sb.hub().wait() == 0);
+        CHECK(sb.leftovers().empty());
+    }
 }

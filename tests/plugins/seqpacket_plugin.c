@@ -15,6 +15,7 @@
  *   IPCHUB_MIN_FRAME_SIZE: hosts must refuse it.
  * TEST_VARIANT_CRASHINIT: dies of SIGSEGV in hub_init, to test the hub's
  *   fatal-signal report and the sweep by the next hub.
+ * TEST_VARIANT_CRASHLOAD: dies of SIGSEGV in its constructor, inside dlopen.
  * Plain C, like the other test plugins: plugin.h is C.
  */
 #define _GNU_SOURCE /* accept4, SOCK_NONBLOCK */
@@ -38,6 +39,10 @@
 #define SEQPACKET_MAX_FRAME 8192u
 #endif
 #define READS_PER_WAKEUP 64
+
+#ifdef TEST_VARIANT_CRASHLOAD
+__attribute__((constructor)) static void crash_on_load(void) { raise(SIGSEGV); }
+#endif
 
 typedef struct hub_state hub_state;
 
