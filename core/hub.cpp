@@ -113,7 +113,7 @@ bool Hub::start_transports(const HubConfig &config, const std::string &plugin_di
         log_.debug("started " + who);
         log_.info("transport '" + t->name() + "': frames up to " + std::to_string(t->max_frame) + " bytes, messages up to " +
                   std::to_string(t->max_message) + " bytes" +
-                  (t->api().max_frame_size ? " (the transport's own limit)" : ""));
+                  (t->max_frame == t->api().max_frame_size ? " (the transport's own limit)" : ""));
         transports_.push_back(std::move(t));
     }
     return true;

@@ -199,8 +199,10 @@ typedef struct ipchub_hub_params {
     /* The largest frame (header + channel + payload) that will cross this
      * transport in either direction: the hub's own limit for its max message
      * size, lowered to the plugin's max_frame_size when that is non-zero.
-     * The hub never hands hub_send a larger frame and refuses larger ones it
-     * reads. Size buffers with it. */
+     * The hub never hands hub_send a larger frame and clients built on
+     * libipchub never send one, so size buffers with it; a hostile client
+     * may still try (cut what does not fit: the hub then reads a malformed
+     * stream and closes that connection). */
     uint32_t max_frame_size;
     uint32_t file_mode;       /* mode for named objects the plugin creates (default 0600) */
     /* Since ABI 1.1. The hub's "spin_us" setting: how long the hub keeps
