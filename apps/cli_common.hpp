@@ -6,6 +6,7 @@
 #include <ipchub/client.hpp>
 
 #include <string>
+#include <vector>
 
 namespace ipchub::apps {
 
@@ -18,6 +19,20 @@ inline void add_endpoint_options(CLI::App &app, std::string &instance, std::stri
                    "(default: $IPCHUB_RUNTIME_DIR, else $XDG_RUNTIME_DIR/ipchub, else /tmp/ipchub-<uid>)");
 }
 
+// --plugin-dir, repeatable: the directories are searched in the order given
+// (first match wins), before plugins.json's "plugin_dirs" and the default
+// directory. Stored as a ':'-separated search path.
+inline void add_plugin_dir_option(CLI::App &app, std::string &search_path) {
+    app.add_option_function<std::vector<std::string>>(
+           "--plugin-dir",
+           [&search_path](const std::vector<std::string> &dirs) {
+               for (auto &d : dirs) search_path += (search_path.empty() ? "" : ":") + d;
+           },
+           "Also look for transport plugins in DIR; repeatable, searched in order before plugins.json's "
+           "\"plugin_dirs\" and the default ($IPCHUB_PLUGIN_DIR, else ../lib/ipchub/plugins next to the program)")
+        ->type_name("DIR");
+}
+
 inline void add_client_options(CLI::App &app, ClientOptions &o) {
     app.add_option("-b,--backend", o.backend,
                    "Transport to reach the hub with: socket, fifo, mqueue, shm, pipe or any plugin in plugins.json")
@@ -25,8 +40,7 @@ inline void add_client_options(CLI::App &app, ClientOptions &o) {
     add_endpoint_options(app, o.instance, o.runtime_dir);
     app.add_option("--config", o.config_path,
                    "plugins.json to read the transport list from (default: $IPCHUB_CONFIG, else the installed one)");
-    app.add_option("--plugin-dir", o.plugin_dir, "Directory with the transport plugins (default: $IPCHUB_PLUGIN_DIR, "
-                                                 "else ../lib/ipchub/plugins next to the program)");
+    add_plugin_dir_option(app, o.plugin_dir);
 }
 
 // Parses the command line like CLI11_PARSE, but with the exit codes the tools

@@ -80,8 +80,8 @@ void Broker::handle(Connection &conn, const FrameView &f) {
             std::string name(f.payload.substr(4));
             log_.debug(conn.peer + " says hello: pid " + std::to_string(pid) + (name.empty() ? "" : ", " + name));
         }
-        send_frame(conn, IPCHUB_HELLO, 0, h.id, {},
-                   u32_payload(settings_.max_message_size, "ipchub hub, instance " + instance_));
+        // The limit of this client's transport, so the client refuses what it could not carry.
+        send_frame(conn, IPCHUB_HELLO, 0, h.id, {}, u32_payload(message_limit(conn), "ipchub hub, instance " + instance_));
         return;
     }
     switch (h.type) {
@@ -108,10 +108,11 @@ void Broker::handle(Connection &conn, const FrameView &f) {
                        "invalid channel name '" + std::string(f.channel) + "': use " + channel_rule());
             return;
         }
-        if (h.payload_len > settings_.max_message_size) {
+        if (uint32_t limit = message_limit(conn); h.payload_len > limit) {
             send_error(conn, h.id, IPCHUB_ERR_TOO_LARGE,
                        "message of " + std::to_string(h.payload_len) + " bytes exceeds the limit of " +
-                           std::to_string(settings_.max_message_size) + " bytes");
+                           std::to_string(limit) + " bytes" +
+                           (limit < settings_.max_message_size ? " of transport '" + conn.transport->name() + "'" : ""));
             return;
         }
         handle_publish(conn, f);
@@ -135,6 +136,10 @@ void Broker::handle_publish(Connection &from, const FrameView &f) {
     uint32_t count = 0;
     router_.for_each_subscriber(f.channel, [&](Connection *sub) {
         if (sub->closing) return;
+        if (f.raw_size > sub->transport->max_frame) {
+            too_large_for(*sub, f.raw_size);
+            return;
+        }
         uint8_t *p = sub->backlog.prepare(f.raw_size);
         std::memcpy(p, f.raw, f.raw_size);
         p[3] = IPCHUB_DATA;
@@ -150,9 +155,30 @@ void Broker::handle_publish(Connection &from, const FrameView &f) {
     if (f.header.flags & IPCHUB_FLAG_ACK) send_frame(from, IPCHUB_ACK, 0, f.header.id, f.channel, u32_payload(count));
 }
 
+uint32_t Broker::message_limit(const Connection &conn) const {
+    return std::min(settings_.max_message_size, conn.transport->max_message);
+}
+
+// A subscriber whose transport cannot carry a message (published over a
+// transport with larger frames) does not get it: it is not counted as
+// delivered, is counted in the stats, and logged once per connection so a
+// flood of them cannot flood the log.
+void Broker::too_large_for(Connection &sub, size_t frame_size) {
+    ++sub.too_large_dropped;
+    ++too_large_dropped_;
+    if (sub.too_large_dropped == 1)
+        log_.warn(sub.peer + ": not delivering a frame of " + std::to_string(frame_size) + " bytes: transport '" +
+                  sub.transport->name() + "' carries at most " + std::to_string(sub.transport->max_frame) +
+                  " (logged once per connection; see too_large_dropped in the stats)");
+}
+
 void Broker::send_frame(Connection &to, uint8_t type, uint16_t flags, uint64_t id, std::string_view channel,
                         std::string_view payload) {
     if (!to.plugin_conn) return;
+    if (size_t size = IPCHUB_FRAME_HEADER_SIZE + channel.size() + payload.size(); size > to.transport->max_frame) {
+        too_large_for(to, size); // a reply bigger than the transport's frames (a huge STATS): never hand it over
+        return;
+    }
     append_frame(to.backlog, type, flags, id, channel, payload);
     queued(to);
 }
@@ -286,6 +312,7 @@ std::string Broker::stats_json() const {
     j["connections"] = connections_.size();
     j["published"] = published_;
     j["delivered"] = delivered_;
+    j["too_large_dropped"] = too_large_dropped_;
     nlohmann::json channels = nlohmann::json::object();
     router_.for_each_channel([&](const std::string &name, size_t subs) { channels[name] = subs; });
     j["channels"] = channels;

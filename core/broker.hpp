@@ -50,6 +50,8 @@ private:
     void handle_publish(Connection &from, const FrameView &frame);
     void send_frame(Connection &to, uint8_t type, uint16_t flags, uint64_t id, std::string_view channel,
                     std::string_view payload);
+    uint32_t message_limit(const Connection &conn) const;
+    void too_large_for(Connection &sub, size_t frame_size);
     void send_error(Connection &to, uint64_t id, uint32_t code, const std::string &text);
     void queued(Connection &conn);
     void flush(Connection &conn);
@@ -70,6 +72,7 @@ private:
     bool shutting_down_ = false;
     uint64_t published_ = 0;
     uint64_t delivered_ = 0;
+    uint64_t too_large_dropped_ = 0; // frames a subscriber's transport could not carry
 };
 
 } // namespace ipchub::core

@@ -37,6 +37,7 @@ struct Connection {
 
     uint64_t frames_in = 0;
     uint64_t frames_out = 0;
+    uint64_t too_large_dropped = 0; // frames its transport could not carry (logged on the first)
 };
 
 } // namespace ipchub::core

@@ -1,5 +1,6 @@
 #include "hub.hpp"
 
+#include "fatal_signal.hpp"
 #include "instance_lock.hpp"
 #include "paths.hpp"
 
@@ -49,7 +50,7 @@ int Hub::run() {
 
     create_broker();
     export_environment();
-    bool ok = watch_signals() && load_plugins() && init_plugins(took_over) && start_plugins();
+    bool ok = watch_signals() && bring_up_plugins(took_over);
     if (ok) serve();
     stop();
     cleanup();
@@ -78,7 +79,9 @@ int Hub::read_config() {
         return 2;
     }
     if (options_.spin_us) config_.hub.spin_us = *options_.spin_us;
-    plugin_dir_ = options_.plugin_dir.empty() ? default_plugin_dir() : options_.plugin_dir;
+    // --plugin-dir, then plugins.json's plugin_dirs, then the default; children
+    // the hub starts search exactly where the hub did.
+    plugin_dir_ = plugin_search_path(config_, options_.plugin_dir);
     return 0;
 }
 
@@ -140,9 +143,22 @@ void Hub::create_broker() {
     loop_.add_timer(10000, true, [this] { broker_->release_idle_memory(); });
 }
 
+// load, init and start, with a report naming the plugin and the phase if one
+// of them kills the hub on the way (no report once the hub serves).
+bool Hub::bring_up_plugins(bool sweep_first) {
+    FatalSignalReport report;
+    crash_report_ = &report;
+    bool ok = load_plugins() && init_plugins(sweep_first) && start_plugins();
+    crash_report_ = nullptr;
+    return ok;
+}
+
 // load + negotiate: dlopen every enabled plugin and check its ABI.
 bool Hub::load_plugins() {
-    PluginSetLoad set = load_enabled_plugins(config_, plugin_dir_);
+    PluginSetLoad set = load_enabled_plugins(config_, plugin_dir_, [this](const PluginSpec &spec, const std::string &path) {
+        crash_report_->mark(spec.name, path, "load");
+    });
+    crash_report_->clear();
     for (auto &line : set.skipped) log_.error("skipping " + line);
     if (set.fatal) {
         log_.error("a required plugin failed to load; not starting");
@@ -157,15 +173,14 @@ bool Hub::load_plugins() {
     return true;
 }
 
-ipchub_hub_params Hub::hub_params(const std::string &config_json) const {
+ipchub_hub_params Hub::hub_params(const HostedPlugin &p, const std::string &config_json) const {
     ipchub_hub_params params{};
     params.abi_version = IPCHUB_ABI_VERSION;
     params.struct_size = sizeof params;
     params.instance = instance_.c_str();
     params.runtime_dir = instance_dir_.c_str();
     params.config_json = config_json.c_str();
-    params.max_frame_size = uint32_t(std::min<uint64_t>(
-        UINT32_MAX, uint64_t(config_.hub.max_message_size) + IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX));
+    params.max_frame_size = p.transport.max_frame;
     params.file_mode = config_.hub.file_mode;
     params.spin_us = config_.hub.spin_us;
     return params;
@@ -177,14 +192,18 @@ ipchub_hub_params Hub::hub_params(const std::string &config_json) const {
 bool Hub::init_plugins(bool sweep_first) {
     for (auto it = plugins_.begin(); it != plugins_.end();) {
         HostedPlugin &p = **it;
+        p.transport.max_frame = frame_limit(config_.hub.max_message_size, p.api().max_frame_size);
+        p.transport.max_message = message_limit(config_.hub.max_message_size, p.api().max_frame_size);
         std::string config_json = config_for(p);
-        ipchub_hub_params params = hub_params(config_json);
+        ipchub_hub_params params = hub_params(p, config_json);
         char err[kErrLen] = {};
         std::string who = "plugin '" + p.name() + "' (" + p.plugin->path() + ")";
         if (sweep_first && p.api().sweep) {
+            crash_report_->mark(p.name(), p.plugin->path(), "sweep");
             if (int rc = p.api().sweep(&params, err, sizeof err); rc < 0)
                 log_.warn(who + ": sweep of the dead hub's objects failed: " + err);
         }
+        crash_report_->mark(p.name(), p.plugin->path(), "init");
         if (int rc = p.api().hub_init(p.bridge.host(), &params, &p.transport.state, err, sizeof err); rc < 0) {
             log_.error("skipping " + who + ": init failed: " + (*err ? err : std::strerror(-rc)));
             if (p.plugin->spec().required) return false;
@@ -203,7 +222,10 @@ bool Hub::start_plugins() {
         HostedPlugin &p = **it;
         char err[kErrLen] = {};
         std::string who = "plugin '" + p.name() + "' (" + p.plugin->path() + ")";
-        if (int rc = p.api().hub_start(p.state(), err, sizeof err); rc < 0) {
+        crash_report_->mark(p.name(), p.plugin->path(), "start");
+        int rc = p.api().hub_start(p.state(), err, sizeof err);
+        crash_report_->clear();
+        if (rc < 0) {
             log_.error("skipping " + who + ": start failed: " + (*err ? err : std::strerror(-rc)));
             p.api().hub_cleanup(p.state());
             p.initialised = false;
@@ -214,6 +236,10 @@ bool Hub::start_plugins() {
         }
         p.started = true;
         log_.debug("started " + who);
+        const Transport &t = p.transport;
+        log_.info("transport '" + p.name() + "': frames up to " + std::to_string(t.max_frame) + " bytes, messages up to " +
+                  std::to_string(t.max_message) + " bytes" +
+                  (t.max_frame == p.api().max_frame_size ? " (the transport's own limit)" : ""));
         ++it;
     }
     if (plugins_.empty()) {

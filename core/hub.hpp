@@ -20,7 +20,7 @@ struct HubOptions {
     std::string config_path;  // "" = the default lookup
     std::string instance;     // "" = IPCHUB_INSTANCE or "default"
     std::string runtime_dir;  // "" = IPCHUB_RUNTIME_DIR or the default
-    std::string plugin_dir;   // "" = IPCHUB_PLUGIN_DIR or next to the executable
+    std::string plugin_dir;   // --plugin-dir: a ':'-separated search path, searched before the config's and the default
     Level verbosity = Level::info;
     // --spawn: command lines for children the hub starts and supervises. They
     // are handed to the transport that has IPCHUB_CAP_SPAWNED_CHILDREN (pipe)
@@ -29,6 +29,8 @@ struct HubOptions {
     // --spin-us: overrides plugins.json's hub.spin_us when set.
     std::optional<uint32_t> spin_us;
 };
+
+class FatalSignalReport;
 
 class Hub {
 public:
@@ -46,6 +48,7 @@ private:
     bool lock_instance(InstanceLock &lock, bool &took_over);
     void create_broker();
     bool watch_signals();
+    bool bring_up_plugins(bool sweep_first);
     bool load_plugins();
     bool init_plugins(bool sweep_first);
     bool start_plugins();
@@ -60,7 +63,7 @@ private:
     void shutdown(const char *why);
     void export_environment();
     std::string config_for(const HostedPlugin &p) const;
-    ipchub_hub_params hub_params(const std::string &config_json) const;
+    ipchub_hub_params hub_params(const HostedPlugin &p, const std::string &config_json) const;
 
     HubOptions options_;
     HubConfig config_;
@@ -77,6 +80,7 @@ private:
     bool created_instance_dir_ = false;
     bool created_base_dir_ = false;
     int signal_fd_ = -1;
+    FatalSignalReport *crash_report_ = nullptr; // set while plugins load, init and start
 };
 
 } // namespace ipchub::core

@@ -19,6 +19,11 @@ public:
     bool keeps_boundaries() const { return api().capabilities & IPCHUB_CAP_MESSAGE_BOUNDARIES; }
 
     void *state = nullptr; // what hub_init stored
+    // The effective limits on this transport (frame_limit/message_limit of the
+    // hub's max_message_size and the plugin's max_frame_size): the hub never
+    // hands the plugin a larger frame, and announces max_message to its clients.
+    uint32_t max_frame = UINT32_MAX;
+    uint32_t max_message = UINT32_MAX;
 
 private:
     const ipchub_plugin *table_;

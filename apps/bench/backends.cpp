@@ -1,6 +1,7 @@
 #include "backends.hpp"
 
 #include "config.hpp"
+#include "frame.hpp"
 #include "paths.hpp"
 #include "plugin_registry.hpp"
 
@@ -17,13 +18,9 @@ const Backend *Installation::find(const std::string &name) const {
     return nullptr;
 }
 
-uint64_t Installation::max_payload(const std::vector<const Backend *> &used, size_t channel_len) const {
+uint64_t Installation::max_payload(const std::vector<const Backend *> &used) const {
     uint64_t limit = hub_max_message;
-    for (const Backend *b : used) {
-        if (b->max_frame_size == 0) continue;
-        uint64_t overhead = IPCHUB_FRAME_HEADER_SIZE + channel_len;
-        limit = std::min<uint64_t>(limit, b->max_frame_size > overhead ? b->max_frame_size - overhead : 0);
-    }
+    for (const Backend *b : used) limit = std::min<uint64_t>(limit, ipchub::message_limit(hub_max_message, b->max_frame_size));
     return limit;
 }
 
@@ -31,13 +28,13 @@ Installation discover(const std::string &config_path, const std::string &plugin_
     Installation inst;
     inst.config_path = config_path.empty() ? ipchub::find_default_config() : config_path;
     if (inst.config_path.empty()) throw std::runtime_error("no plugins.json found (set IPCHUB_CONFIG or pass --config)");
-    inst.plugin_dir = plugin_dir.empty() ? ipchub::default_plugin_dir() : plugin_dir;
     ipchub::HubConfig config;
     try {
         config = ipchub::load_config_file(inst.config_path);
     } catch (const ipchub::ConfigError &e) {
         throw std::runtime_error(e.what());
     }
+    inst.plugin_dir = ipchub::plugin_search_path(config, plugin_dir);
     inst.hub_max_message = config.hub.max_message_size;
     for (auto &spec : config.plugins) {
         if (!spec.enabled) continue;

@@ -25,8 +25,8 @@ struct Installation {
     std::vector<Backend> backends; // in plugins.json order, enabled ones only
 
     const Backend *find(const std::string &name) const;
-    // Largest payload a run over these backends can carry on `channel_len`-byte channels.
-    uint64_t max_payload(const std::vector<const Backend *> &used, size_t channel_len) const;
+    // Largest payload a run over these backends can carry (what their hub announces: message_limit).
+    uint64_t max_payload(const std::vector<const Backend *> &used) const;
 };
 
 // Reads plugins.json and tries to load every enabled plugin (then unloads it).

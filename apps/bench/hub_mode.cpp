@@ -168,7 +168,7 @@ public:
             return skip("pipe needs a hub-spawned child: not possible with --use-running-hub");
         prefix_ = ctx_.next_run_prefix();
         channel_ = "bench" + std::to_string(::getpid()) + "." + std::to_string(ctx_.runs);
-        if (uint64_t limit = ctx_.installation.max_payload({pb_, sb_}, pong_channel(channel_).size());
+        if (uint64_t limit = ctx_.installation.max_payload({pb_, sb_});
             r_.spec.size > limit)
             return skip("at most " + std::to_string(limit) + " payload bytes fit these transports");
         return true;

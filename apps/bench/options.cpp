@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include "cli_common.hpp"
 #include "payload.hpp"
 
 #include <ipchub/protocol.h>
@@ -82,8 +83,7 @@ void add_options(CLI::App &app, Options &o) {
                    "Directory holding instance directories (default: $IPCHUB_RUNTIME_DIR, else a private "
                    "directory under /tmp that is removed afterwards)");
     app.add_option("--config", o.config_path, "plugins.json (default: $IPCHUB_CONFIG, else the installed one)");
-    app.add_option("--plugin-dir", o.plugin_dir, "Directory of the transport plugins (default: $IPCHUB_PLUGIN_DIR, "
-                                                 "else ../lib/ipchub/plugins next to the program)");
+    ipchub::apps::add_plugin_dir_option(app, o.plugin_dir);
     app.add_flag("--use-running-hub", o.use_running_hub,
                  "Measure through the hub already serving --instance instead of starting one (no pipe runs)");
     app.add_option("--hub", o.hub_path, "myipchub to start (default: the one next to myipcbench)");

@@ -40,15 +40,14 @@ struct Plugin {
     std::unique_ptr<ipchub::LoadedPlugin> loaded;
     const ipchub_plugin &api() const { return loaded->api(); }
     uint32_t max_frame() const {
-        return uint32_t(std::min<uint64_t>(UINT32_MAX, uint64_t(config.hub.max_message_size) +
-                                                           IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX));
+        return ipchub::frame_limit(config.hub.max_message_size, api().max_frame_size);
     }
 };
 
 Plugin load(const Options &o) {
     Plugin p;
     p.config = ipchub::load_config_file(o.config_path.empty() ? ipchub::find_default_config() : o.config_path);
-    ipchub::PluginLoad l = ipchub::load_backend(p.config, o.plugin_dir.empty() ? ipchub::default_plugin_dir() : o.plugin_dir, o.backend);
+    ipchub::PluginLoad l = ipchub::load_backend(p.config, o.plugin_dir, o.backend);
     if (!l.plugin) throw std::runtime_error(l.error);
     p.loaded = std::move(l.plugin);
     return p;
@@ -368,7 +367,7 @@ RunResult measure_raw(Context &ctx, const RunSpec &spec) {
         r.reason = spec.publisher + " needs a hub-spawned child: no raw mode";
         return r;
     }
-    if (uint64_t limit = ctx.installation.max_payload({b}, strlen(kResultChannel)); spec.size > limit) {
+    if (uint64_t limit = ctx.installation.max_payload({b}); spec.size > limit) {
         r.status = Status::skipped;
         r.reason = spec.publisher + " carries at most " + std::to_string(limit) + " payload bytes";
         return r;

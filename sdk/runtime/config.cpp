@@ -83,6 +83,21 @@ void parse_hub(const json &h, HubConfig &cfg, const std::string &path) {
         cfg.hub.spin_us = uint32_t(positive(*v, path, at + ".spin_us", 0, kMaxSpinUs));
 }
 
+void parse_plugin_dirs(const json &dirs, HubConfig &cfg, const std::string &path) {
+    if (!dirs.is_array()) fail(path, "plugin_dirs", std::string("expected an array of directory names, got ") + type_name(dirs));
+    size_t slash = path.rfind('/');
+    // Text without a file (path "") is relative to the working directory.
+    std::string base = slash == std::string::npos ? "." : path.substr(0, slash); // "" for a file in "/"
+    for (size_t i = 0; i < dirs.size(); ++i) {
+        const std::string at = "plugin_dirs[" + std::to_string(i) + "]";
+        if (!dirs[i].is_string()) fail(path, at, std::string("expected a string, got ") + type_name(dirs[i]));
+        std::string dir = dirs[i].get<std::string>();
+        if (dir.empty()) fail(path, at, "empty directory name");
+        if (dir.find(':') != std::string::npos) fail(path, at, "a ':' cannot be used: it separates plugin search paths");
+        cfg.plugin_dirs.push_back(dir[0] == '/' ? dir : base + "/" + dir);
+    }
+}
+
 PluginSpec parse_plugin(const json &p, size_t index, const std::string &path) {
     const std::string at = "plugins[" + std::to_string(index) + "]";
     if (!p.is_object()) fail(path, at, std::string("expected an object, got ") + type_name(p));
@@ -138,12 +153,13 @@ HubConfig parse_config(std::string_view text, const std::string &path) {
     cfg.path = path;
     if (!doc.is_object()) fail(path, "top level", std::string("expected an object, got ") + type_name(doc));
     for (auto it = doc.begin(); it != doc.end(); ++it)
-        if (it.key() != "plugins" && it.key() != "hub" && it.key() != "comment")
-            fail(path, it.key(), "unknown key (known: plugins, hub, comment)");
+        if (it.key() != "plugins" && it.key() != "hub" && it.key() != "plugin_dirs" && it.key() != "comment")
+            fail(path, it.key(), "unknown key (known: plugins, plugin_dirs, hub, comment)");
     auto pit = doc.find("plugins");
     if (pit == doc.end()) fail(path, "top level", "missing \"plugins\" (a list of transports)");
     if (!pit->is_array()) fail(path, "plugins", std::string("expected an array, got ") + type_name(*pit));
     for (size_t i = 0; i < pit->size(); ++i) cfg.plugins.push_back(parse_plugin((*pit)[i], i, path));
+    if (auto dit = doc.find("plugin_dirs"); dit != doc.end()) parse_plugin_dirs(*dit, cfg, path);
     if (auto hit = doc.find("hub"); hit != doc.end()) {
         if (!hit->is_object()) fail(path, "hub", std::string("expected an object, got ") + type_name(*hit));
         parse_hub(*hit, cfg, path);

@@ -33,6 +33,11 @@ constexpr uint32_t kMaxSpinUs = 1000000; // a spin longer than a second is a con
 
 struct HubConfig {
     std::string path; // where it was read from ("" for built-in text)
+    // "plugin_dirs": more directories to look for plugin files in, searched
+    // after --plugin-dir and before the default directory. Relative entries
+    // are relative to the folder of the config file (so a config and the
+    // plugins installed beside it move together), already resolved here.
+    std::vector<std::string> plugin_dirs;
     std::vector<PluginSpec> plugins;
     HubSettings hub;
 

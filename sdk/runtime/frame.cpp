@@ -50,6 +50,18 @@ std::string channel_rule() {
     return "1 to " + std::to_string(IPCHUB_CHANNEL_MAX) + " characters from A-Z a-z 0-9 . _ -";
 }
 
+uint32_t frame_limit(uint32_t max_message_size, uint32_t transport_max_frame) {
+    uint64_t frame = uint64_t(IPCHUB_FRAME_HEADER_SIZE) + IPCHUB_CHANNEL_MAX + std::max(max_message_size, kControlPayloadMax);
+    if (transport_max_frame) frame = std::min<uint64_t>(frame, transport_max_frame);
+    return uint32_t(std::min<uint64_t>(frame, UINT32_MAX));
+}
+
+uint32_t message_limit(uint32_t max_message_size, uint32_t transport_max_frame) {
+    if (!transport_max_frame) return max_message_size;
+    constexpr uint32_t overhead = IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX;
+    return transport_max_frame > overhead ? std::min(max_message_size, transport_max_frame - overhead) : 0;
+}
+
 void encode_header(uint8_t *out, const FrameHeader &h) {
     put_u16(out + 0, IPCHUB_PROTOCOL_MAGIC);
     out[2] = IPCHUB_PROTOCOL_VERSION;

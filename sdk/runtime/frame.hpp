@@ -35,6 +35,22 @@ struct FrameView {
     size_t raw_size = 0;
 };
 
+// Control frames (HELLO with the client's name, ERROR text) may carry this
+// many payload bytes whatever the message limit, so a tiny max_message_size
+// never makes the conversation itself impossible.
+constexpr uint32_t kControlPayloadMax = 4096;
+
+// The one formula for "the largest frame": header, the longest channel name
+// and the larger of the message and control payload limits, capped by the
+// transport's own max_frame_size when it has one (0 = none). Hub, client and
+// bench all size frames with it, so they agree on what may cross a transport.
+uint32_t frame_limit(uint32_t max_message_size, uint32_t transport_max_frame = 0);
+
+// The largest message payload that may be published or delivered over a
+// transport: the hub's limit, or less when the transport's frames are
+// smaller (room left for the header and the longest channel name).
+uint32_t message_limit(uint32_t max_message_size, uint32_t transport_max_frame = 0);
+
 // Channel names: [A-Za-z0-9._-], 1..IPCHUB_CHANNEL_MAX characters.
 bool is_valid_channel(std::string_view name);
 std::string channel_rule(); // the rule in words, for error messages

@@ -81,6 +81,27 @@ std::string default_plugin_dir() {
     return tidy(candidates[0]);
 }
 
+std::vector<std::string> split_search_path(const std::string &path) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t end = path.find(':', start);
+        if (end == std::string::npos) end = path.size();
+        std::string dir = path.substr(start, end - start);
+        bool seen = false;
+        for (auto &d : out) seen = seen || d == dir;
+        if (!dir.empty() && !seen) out.push_back(dir);
+        start = end + 1;
+    }
+    return out;
+}
+
+std::string join_search_path(const std::vector<std::string> &dirs) {
+    std::string out;
+    for (auto &d : dirs) out += (out.empty() ? "" : ":") + d;
+    return out;
+}
+
 std::vector<std::string> default_config_candidates() {
     std::vector<std::string> out;
     std::string fromEnv = env("IPCHUB_CONFIG");

@@ -31,8 +31,16 @@ std::string executable_dir();
 std::string library_dir();
 
 // Default plugin directory: IPCHUB_PLUGIN_DIR, else <exe>/../lib/ipchub/plugins,
-// else <libipchub>/ipchub/plugins (the first that exists).
+// else <libipchub>/ipchub/plugins (the first that exists). IPCHUB_PLUGIN_DIR
+// may be a search path (see below): a hub exports its whole search path
+// there, so the children it starts find the same plugins.
 std::string default_plugin_dir();
+
+// A plugin search path is a list of directories separated by ':', like PATH,
+// searched in order. Empty entries are dropped, repeated ones kept once (the
+// first time).
+std::vector<std::string> split_search_path(const std::string &path);
+std::string join_search_path(const std::vector<std::string> &dirs);
 
 // Candidate plugins.json files in lookup order (IPCHUB_CONFIG first, then
 // <exe>/../etc/ipchub, <exe>/../share/ipchub, the same beside libipchub's

@@ -1,6 +1,9 @@
 #include "plugin_registry.hpp"
 
+#include "paths.hpp"
+
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -45,7 +48,11 @@ struct PluginLoader {
         void *handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (!handle) {
             const char *e = dlerror();
-            return fail(std::string("cannot load: ") + (e ? e : "unknown dlopen error"));
+            std::string why = std::string("cannot load: ") + (e ? e : "unknown dlopen error");
+            if (spec.file.empty() || spec.file[0] != '/')
+                if (auto dirs = split_search_path(plugin_dir); dirs.size() > 1)
+                    why += " (looked in " + join_search_path(dirs) + ")";
+            return fail(why);
         }
         std::unique_ptr<LoadedPlugin> lp(new LoadedPlugin());
         lp->handle_ = handle;
@@ -78,6 +85,10 @@ struct PluginLoader {
         std::memcpy(&lp->table_, table, std::min<size_t>(table->struct_size, sizeof lp->table_));
         lp->table_.struct_size = uint32_t(std::min<size_t>(table->struct_size, sizeof lp->table_));
         if (const char *m = missing_member(lp->table_)) return fail(std::string("plugin table has no ") + m);
+        if (lp->table_.max_frame_size && lp->table_.max_frame_size < IPCHUB_MIN_FRAME_SIZE)
+            return fail("declares max_frame_size " + std::to_string(lp->table_.max_frame_size) +
+                        ", below IPCHUB_MIN_FRAME_SIZE (" + std::to_string(IPCHUB_MIN_FRAME_SIZE) +
+                        "): the hub's own control frames would not fit");
         lp->name_ = lp->table_.name;
         if (lp->name_ != spec.name)
             return fail("the plugin calls itself '" + lp->name_ + "' but plugins.json names it '" + spec.name +
@@ -91,16 +102,27 @@ LoadedPlugin::~LoadedPlugin() {
     if (handle_) ::dlclose(handle_);
 }
 
-std::string resolve_plugin_path(const std::string &plugin_dir, const std::string &file) {
+std::string plugin_search_path(const HubConfig &config, const std::string &given) {
+    std::vector<std::string> dirs = split_search_path(given);
+    dirs.insert(dirs.end(), config.plugin_dirs.begin(), config.plugin_dirs.end());
+    for (auto &d : split_search_path(default_plugin_dir())) dirs.push_back(d);
+    return join_search_path(split_search_path(join_search_path(dirs))); // drops repeats
+}
+
+std::string resolve_plugin_path(const std::string &search_path, const std::string &file) {
     if (!file.empty() && file[0] == '/') return file;
-    return plugin_dir + "/" + file;
+    std::vector<std::string> dirs = split_search_path(search_path);
+    for (auto &d : dirs)
+        if (::access((d + "/" + file).c_str(), F_OK) == 0) return d + "/" + file;
+    return (dirs.empty() ? std::string(".") : dirs[0]) + "/" + file;
 }
 
 PluginLoad load_plugin(const PluginSpec &spec, const std::string &plugin_dir) {
     return PluginLoader::load(spec, plugin_dir);
 }
 
-PluginSetLoad load_enabled_plugins(const HubConfig &config, const std::string &plugin_dir) {
+PluginSetLoad load_enabled_plugins(const HubConfig &config, const std::string &given, const BeforeLoad &before_load) {
+    const std::string plugin_dir = plugin_search_path(config, given);
     PluginSetLoad out;
     for (const auto &spec : config.plugins) {
         if (!spec.enabled) continue;
@@ -111,6 +133,7 @@ PluginSetLoad load_enabled_plugins(const HubConfig &config, const std::string &p
             one.error = "plugin '" + spec.name + "' (" + resolve_plugin_path(plugin_dir, spec.file) +
                         "): duplicate name: a plugin called '" + spec.name + "' is already loaded";
         } else {
+            if (before_load) before_load(spec, resolve_plugin_path(plugin_dir, spec.file));
             one = load_plugin(spec, plugin_dir);
         }
         if (one.plugin) {
@@ -123,7 +146,8 @@ PluginSetLoad load_enabled_plugins(const HubConfig &config, const std::string &p
     return out;
 }
 
-PluginLoad load_backend(const HubConfig &config, const std::string &plugin_dir, const std::string &backend) {
+PluginLoad load_backend(const HubConfig &config, const std::string &given, const std::string &backend) {
+    const std::string plugin_dir = plugin_search_path(config, given);
     const PluginSpec *spec = config.find(backend);
     PluginLoad out;
     std::string source = config.path.empty() ? "the configuration" : config.path;

@@ -7,6 +7,7 @@
 
 #include <ipchub/plugin.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,11 +48,19 @@ struct PluginLoad {
     std::string error;                    // one line naming the file and the reason
 };
 
-// Full path of a plugin file: absolute as given, else inside plugin_dir.
-std::string resolve_plugin_path(const std::string &plugin_dir, const std::string &file);
+// Where plugin files are looked for, first match wins: `given` (--plugin-dir,
+// repeatable, so a search path of its own), then the config's plugin_dirs,
+// then the default directory (default_plugin_dir()), which always stays last
+// so a plugin installed elsewhere loads beside the stock ones.
+std::string plugin_search_path(const HubConfig &config, const std::string &given);
+
+// Full path of a plugin file: absolute as given, else in the first directory
+// of `search_path` (a ':'-separated list) that has it. When none has it, the
+// first directory's: loading it then fails with dlopen's reason.
+std::string resolve_plugin_path(const std::string &search_path, const std::string &file);
 
 // Opens one plugin and checks everything that can be checked without running it.
-PluginLoad load_plugin(const PluginSpec &spec, const std::string &plugin_dir);
+PluginLoad load_plugin(const PluginSpec &spec, const std::string &search_path);
 
 // The hub's view: every enabled plugin of a config, in order, with a line for
 // each one skipped. `fatal` is set when a required plugin failed.
@@ -60,7 +69,13 @@ struct PluginSetLoad {
     std::vector<std::string> skipped; // one line each
     bool fatal = false;
 };
-PluginSetLoad load_enabled_plugins(const HubConfig &config, const std::string &plugin_dir);
+// `plugin_dir`: as given by the user ("" for none); searched with
+// plugin_search_path. `before_load` (may be empty) learns which file is
+// about to be opened: a plugin can crash in its constructors, and the hub
+// wants to say which one did.
+using BeforeLoad = std::function<void(const PluginSpec &spec, const std::string &path)>;
+PluginSetLoad load_enabled_plugins(const HubConfig &config, const std::string &plugin_dir,
+                                   const BeforeLoad &before_load = {});
 
 // The client's view: the one plugin named `backend`, or an error saying why
 // not (unknown, disabled, cannot load).

@@ -222,7 +222,7 @@ Client Client::connect(const ClientOptions &o) {
     } catch (const ConfigError &e) {
         throw Error(Error::Kind::config, e.what());
     }
-    PluginLoad load = load_backend(config, o.plugin_dir.empty() ? default_plugin_dir() : o.plugin_dir, o.backend);
+    PluginLoad load = load_backend(config, o.plugin_dir, o.backend);
     if (!load.plugin) throw Error(Error::Kind::backend, load.error);
 
     auto impl = std::make_unique<Impl>();
@@ -236,9 +236,12 @@ Client Client::connect(const ClientOptions &o) {
     params.instance = ep.instance.c_str();
     params.runtime_dir = ep.instance_dir.c_str();
     params.config_json = spec->config_json.c_str();
-    params.max_frame_size = uint32_t(std::min<uint64_t>(
-        UINT32_MAX, uint64_t(config.hub.max_message_size) + IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX));
+    params.max_frame_size = frame_limit(config.hub.max_message_size, impl->api().max_frame_size);
     params.connect_timeout_ms = o.connect_timeout_ms;
+    // A transport that keeps message boundaries hands over whole frames only
+    // (plugin.h, client_recv): the buffer must hold the largest one.
+    if (impl->api().capabilities & IPCHUB_CAP_MESSAGE_BOUNDARIES && impl->chunk.size() < params.max_frame_size)
+        impl->chunk.resize(params.max_frame_size);
     char err[512] = {};
     int rc = impl->api().client_connect(&params, &impl->conn, err, sizeof err);
     if (rc < 0) {

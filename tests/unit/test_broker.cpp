@@ -44,6 +44,7 @@ struct Fixture {
     Log log;
     ipchub_plugin table{};
     Transport transport{table, "fake"};
+    Transport small{table, "small"}; // a transport with frames of at most 200 bytes (like a datagram plugin)
     std::unique_ptr<Broker> broker;
     std::map<std::string, FakeConn> fakes;
     std::map<std::string, Connection *> conns;
@@ -56,14 +57,20 @@ struct Fixture {
         table.hub_send = fake_send;
         table.hub_set_receiving = fake_set_receiving;
         table.hub_close = fake_close;
+        small.max_frame = 200;
+        small.max_message = message_limit(settings.max_message_size, small.max_frame);
         broker = std::make_unique<Broker>(settings, log, "test");
     }
 
-    Connection *connect(const std::string &name) {
-        Connection *c = broker->open(&transport, &fakes[name], name.c_str());
+    std::map<std::string, uint32_t> announced; // the message limit each client's HELLO answer named
+
+    Connection *connect(const std::string &name, Transport *over = nullptr) {
+        Connection *c = broker->open(over ? over : &transport, &fakes[name], name.c_str());
         conns[name] = c;
         send(name, IPCHUB_HELLO, 0, "", u32_payload(1, name));
-        take_frames(name); // the hub's HELLO
+        auto hello = take_frames(name);
+        REQUIRE(hello.size() == 1);
+        announced[name] = get_u32(reinterpret_cast<const uint8_t *>(hello[0].second.data() + 1)); // after "|"
         return c;
     }
 
@@ -238,4 +245,57 @@ TEST_CASE("broker: stats report channels and counters") {
     REQUIRE(frames.size() == 1);
     CHECK(frames[0].first.type == IPCHUB_STATS);
     CHECK(frames[0].second.find("\"news\":1") != std::string::npos);
+}
+
+TEST_CASE("broker: a transport's frame limit: announced in HELLO, enforced on publish, never exceeded on delivery") {
+    Fixture fx;
+    fx.connect("pub");
+    fx.connect("big");
+    fx.connect("tiny", &fx.small);
+    CHECK(fx.announced["pub"] == 4096);
+    CHECK(fx.announced["tiny"] == 200 - IPCHUB_FRAME_HEADER_SIZE - IPCHUB_CHANNEL_MAX);
+    fx.send("big", IPCHUB_SUBSCRIBE, 0, "x", "");
+    fx.send("tiny", IPCHUB_SUBSCRIBE, 0, "x", "");
+
+    // Fits both: delivered to both.
+    std::string fits(200 - IPCHUB_FRAME_HEADER_SIZE - 1, 'f'); // exactly 200 bytes on channel "x"
+    fx.send("pub", IPCHUB_PUBLISH, IPCHUB_FLAG_ACK, "x", fits);
+    CHECK(fx.ack_count("pub") == 2);
+    CHECK(fx.take_frames("tiny").size() == 1);
+    CHECK(fx.take_frames("big").size() == 1);
+
+    // One byte more: the small transport never sees it; not counted as delivered.
+    for (int i = 0; i < 3; ++i) {
+        fx.send("pub", IPCHUB_PUBLISH, IPCHUB_FLAG_ACK, "x", fits + "!");
+        CHECK(fx.ack_count("pub") == 1);
+    }
+    CHECK(fx.take_frames("tiny").empty());
+    CHECK(fx.take_frames("big").size() == 3);
+    CHECK(fx.conns["tiny"]->too_large_dropped == 3);
+    CHECK(fx.broker->stats_json().find("\"too_large_dropped\":3") != std::string::npos);
+
+    // A client of the small transport may not publish beyond what it was told.
+    fx.send("tiny", IPCHUB_PUBLISH, IPCHUB_FLAG_ACK, "x", std::string(fx.announced["tiny"] + 1, 'p'));
+    auto frames = fx.take_frames("tiny");
+    REQUIRE(frames.size() == 1);
+    CHECK(frames[0].first.type == IPCHUB_ERROR);
+    CHECK(frames[0].second.find("of transport 'small'") != std::string::npos);
+    CHECK(fx.take_frames("big").empty());
+}
+
+TEST_CASE("broker: nothing is handed to the plugin from inside conn_received; only after the batch (plugin.h)") {
+    Fixture fx(4096); // a small backlog, so the publisher is paused from inside the call
+    fx.connect("pub");
+    fx.connect("sub");
+    fx.send("sub", IPCHUB_SUBSCRIBE, 0, "x", "");
+    fx.fakes["sub"].accept_limit = 0; // the subscriber reads nothing: its backlog fills
+    ByteBuffer b;
+    for (int i = 0; i < 4; ++i) append_frame(b, IPCHUB_PUBLISH, IPCHUB_FLAG_ACK, uint64_t(100 + i), "x", std::string(2000, 'm'));
+    fx.broker->received(fx.conns["pub"], b.data(), b.size()); // what conn_received does
+    CHECK(fx.fakes["sub"].sent.empty());
+    CHECK(fx.fakes["pub"].sent.empty()); // not even the acknowledgements yet
+    CHECK_FALSE(fx.fakes["pub"].receiving); // the one re-entrant call: pausing the connection being read
+    fx.broker->after_batch();
+    CHECK(fx.take_frames("pub").size() == 4); // the ACKs, after the batch
+    CHECK(fx.fakes["sub"].sent.empty());
 }

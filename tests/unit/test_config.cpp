@@ -78,3 +78,23 @@ TEST_CASE("config: missing and unknown keys") {
     CHECK(error_of(R"({"plugins": [], "hub": {"max_msg": 1}})") == "test.json: hub.max_msg: unknown setting");
     CHECK(error_of(R"([])") == "test.json: top level: expected an object, got array");
 }
+
+TEST_CASE("config: plugin_dirs are relative to the config file's folder; absolute ones kept") {
+    auto cfg = parse_config(R"({"plugin_dirs": ["third-party", "/opt/ipchub/plugins", "../x"], "plugins": []})",
+                            "/etc/ipchub/plugins.json");
+    CHECK(cfg.plugin_dirs == std::vector<std::string>{"/etc/ipchub/third-party", "/opt/ipchub/plugins", "/etc/ipchub/../x"});
+    CHECK(parse_config(R"({"plugin_dirs": ["p"], "plugins": []})", "plugins.json").plugin_dirs ==
+          std::vector<std::string>{"./p"});
+    CHECK(parse_config(R"({"plugin_dirs": ["p"], "plugins": []})", "/plugins.json").plugin_dirs ==
+          std::vector<std::string>{"/p"});
+    CHECK(parse_config(R"({"plugins": []})", "x.json").plugin_dirs.empty());
+}
+
+TEST_CASE("config: bad plugin_dirs are refused with the place and the reason") {
+    CHECK(error_of(R"({"plugin_dirs": "dir", "plugins": []})") ==
+          "test.json: plugin_dirs: expected an array of directory names, got string");
+    CHECK(error_of(R"({"plugin_dirs": [3], "plugins": []})") == "test.json: plugin_dirs[0]: expected a string, got number");
+    CHECK(error_of(R"({"plugin_dirs": ["a", ""], "plugins": []})") == "test.json: plugin_dirs[1]: empty directory name");
+    CHECK(error_of(R"({"plugin_dirs": ["a:b"], "plugins": []})") ==
+          "test.json: plugin_dirs[0]: a ':' cannot be used: it separates plugin search paths");
+}

@@ -195,3 +195,16 @@ TEST_CASE("byte buffer: reuses its storage instead of growing without bound") {
     b.append("abc", 3);
     CHECK(std::string(reinterpret_cast<const char *>(b.data()), b.size()) == "abc");
 }
+
+TEST_CASE("frame: frame_limit and message_limit, the one formula for hub, client and bench") {
+    constexpr uint32_t overhead = IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX;
+    CHECK(frame_limit(1 << 20) == (1u << 20) + overhead);
+    CHECK(frame_limit(10) == kControlPayloadMax + overhead); // control frames still fit
+    CHECK(frame_limit(1 << 20, 8192) == 8192);               // the transport's own limit wins when smaller
+    CHECK(frame_limit(100, 1 << 20) == kControlPayloadMax + overhead);
+    CHECK(frame_limit(UINT32_MAX) == UINT32_MAX);            // saturates
+    CHECK(message_limit(1 << 20) == 1u << 20);
+    CHECK(message_limit(1 << 20, 8192) == 8192 - overhead);
+    CHECK(message_limit(100, 8192) == 100);
+    CHECK(message_limit(1 << 20, overhead) == 0);
+}

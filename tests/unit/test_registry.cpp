@@ -2,6 +2,7 @@
 // against deliberately broken plugins (tests/plugins/): every refusal is one
 // line that names the file and the reason, never a crash.
 #include "config.hpp"
+#include "paths.hpp"
 #include "plugin_registry.hpp"
 
 #include <doctest/doctest.h>
@@ -144,4 +145,38 @@ TEST_CASE("registry: a value of the wrong type names its key path") {
     CHECK(has(error_of(R"({"plugins": {}})"), "cfg.json: plugins: expected an array, got object"));
     CHECK(has(error_of(R"({"plugins": [], "hub": {"max_message_size": "big"}})"),
               "cfg.json: hub.max_message_size: expected a whole number, got string"));
+}
+
+TEST_CASE("registry: a search path is searched in order, first match wins; a miss names every directory") {
+    CHECK(split_search_path("a::b:a:") == std::vector<std::string>{"a", "b"});
+    CHECK(join_search_path({"a", "b"}) == "a:b");
+    const std::string path = "/nonexistent-dir:" + kTestDir;
+    CHECK(resolve_plugin_path(path, "libipchub-test-stub.so") == kTestDir + "/libipchub-test-stub.so");
+    CHECK(resolve_plugin_path(kTestDir + ":/nonexistent-dir", "libipchub-test-stub.so") ==
+          kTestDir + "/libipchub-test-stub.so");
+    CHECK(resolve_plugin_path(path, "/abs/file.so") == "/abs/file.so");
+    CHECK(resolve_plugin_path(path, "ghost.so") == "/nonexistent-dir/ghost.so");
+    PluginLoad stub = load_plugin(spec("stub"), path);
+    CHECK_MESSAGE(stub.plugin, stub.error);
+    PluginLoad ghost = load_plugin(spec("ghost"), path);
+    CHECK(has(ghost.error, "(looked in " + path + ")"));
+}
+
+TEST_CASE("registry: --plugin-dir first, then plugins.json's plugin_dirs, then the default directory last") {
+    HubConfig cfg = parse_config(R"({"plugin_dirs": ["/from-config"], "plugins": []})", "/etc/plugins.json");
+    std::vector<std::string> dirs = split_search_path(plugin_search_path(cfg, "/given-1:/given-2"));
+    REQUIRE(dirs.size() >= 4);
+    CHECK(dirs[0] == "/given-1");
+    CHECK(dirs[1] == "/given-2");
+    CHECK(dirs[2] == "/from-config");
+    CHECK(dirs.back() == split_search_path(default_plugin_dir()).back());
+}
+
+TEST_CASE("registry: a plugin declaring a max_frame_size below IPCHUB_MIN_FRAME_SIZE is refused") {
+    std::string e = refusal(spec("seqpacket-small"));
+    CHECK(has(e, "declares max_frame_size 1024, below IPCHUB_MIN_FRAME_SIZE (8192)"));
+    PluginLoad good = load_plugin(spec("seqpacket"), kTestDir);
+    REQUIRE_MESSAGE(good.plugin, good.error);
+    CHECK(good.plugin->api().max_frame_size == 8192);
+    CHECK(good.plugin->api().capabilities == IPCHUB_CAP_MESSAGE_BOUNDARIES);
 }

@@ -59,7 +59,7 @@ typedef struct ipchub_client_options {
     const char *instance;       /* NULL = $IPCHUB_INSTANCE or "default" */
     const char *runtime_dir;    /* NULL = $IPCHUB_RUNTIME_DIR, $XDG_RUNTIME_DIR/ipchub or /tmp/ipchub-<uid> */
     const char *config_path;    /* plugins.json; NULL = $IPCHUB_CONFIG or the installed one */
-    const char *plugin_dir;     /* NULL = $IPCHUB_PLUGIN_DIR or the installed plugin directory */
+    const char *plugin_dir;     /* searched first (":"-separated), then plugins.json plugin_dirs, then $IPCHUB_PLUGIN_DIR or the installed directory */
     const char *name;           /* shown in the hub's log; NULL = "client" */
     int32_t connect_timeout_ms; /* <= 0: 5000 */
 } ipchub_client_options;

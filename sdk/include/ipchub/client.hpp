@@ -50,7 +50,7 @@ struct ClientOptions {
     std::string instance;     // "" = IPCHUB_INSTANCE or "default"
     std::string runtime_dir;  // "" = IPCHUB_RUNTIME_DIR or $XDG_RUNTIME_DIR/ipchub or /tmp/ipchub-<uid>
     std::string config_path;  // "" = IPCHUB_CONFIG or the installed plugins.json
-    std::string plugin_dir;   // "" = IPCHUB_PLUGIN_DIR or the installed plugin directory
+    std::string plugin_dir;   // searched first (":"-separated list), then plugins.json plugin_dirs, then $IPCHUB_PLUGIN_DIR or the installed directory
     std::string name;         // shown in the hub's log
     int connect_timeout_ms = 5000;
 };

@@ -30,6 +30,18 @@
  * The client half is called from whatever thread the client program uses, one
  * thread per connection at a time; send and receive of one connection may be
  * called from two different threads concurrently (one sender, one receiver).
+ *
+ * Re-entrancy: the hub may call back into the plugin from inside a host call.
+ *  - From inside conn_received the hub may call hub_set_receiving(conn, 0)
+ *    for the connection being read (a backlog filled: that client must
+ *    wait). So finish updating the connection's state before calling
+ *    conn_received, and check whether it is still receiving before reading
+ *    more in the same loop. Tolerate a pause or resume of any connection.
+ *  - The hub never calls hub_send, hub_close or hub_cleanup from inside
+ *    conn_opened, conn_received, conn_writable, conn_closed or hub_poll:
+ *    frames are handed over, and connections closed, after the current
+ *    batch of events. A plugin may rely on that (no send re-entering its
+ *    read loop, no connection freed under its feet).
  */
 #ifndef IPCHUB_PLUGIN_H
 #define IPCHUB_PLUGIN_H
@@ -62,9 +74,14 @@ extern "C" {
 #endif
 
 /* Capability flags (ipchub_plugin.capabilities). */
-/* The mechanism keeps message boundaries (mqueue, shm): each iovec passed to
- * send is accepted whole or not at all. Without it the transport is a byte
- * stream and may accept part of an iovec. */
+/* The mechanism keeps message boundaries (a SOCK_SEQPACKET or datagram
+ * socket): the hub then offers one frame per iovec, always starting at a frame
+ * boundary, and the plugin takes each iovec whole or not at all (the return
+ * of hub_send/client_send is a sum of whole iovecs). Without it the transport
+ * is a byte stream and may take part of an iovec; none of the stock
+ * transports declares it (mqueue and shm cut frames into messages or ring
+ * records of their own, so they are byte streams to the hub).
+ * tests/plugins/seqpacket_plugin.c is the in-tree transport that declares it. */
 #define IPCHUB_CAP_MESSAGE_BOUNDARIES 0x1u
 /* The transport can pass file descriptors (reserved for later use). */
 #define IPCHUB_CAP_FD_PASSING 0x2u
@@ -74,6 +91,11 @@ extern "C" {
 #define IPCHUB_CAP_SPAWNED_CHILDREN 0x4u
 /* The transport reaches other hosts (tcp): traffic may leave the machine. */
 #define IPCHUB_CAP_NETWORK 0x8u
+
+/* The smallest non-zero ipchub_plugin.max_frame_size a host accepts: every
+ * control frame (HELLO, ERROR, ACK) fits, so the conversation never needs a
+ * frame the transport cannot carry. Hosts refuse a plugin declaring less. */
+#define IPCHUB_MIN_FRAME_SIZE 8192u
 
 /* Event bits for ipchub_host.watch_fd and the callback it installs. */
 #define IPCHUB_EV_READ 0x1u
@@ -154,7 +176,15 @@ typedef struct ipchub_host {
      * is 0 for an orderly close or a positive errno. After this call the hub
      * never passes this connection's plugin_conn to the plugin again and the
      * plugin frees it once the call returns. Must not be called for a
-     * connection the hub is closing through hub_close. */
+     * connection the hub is closing through hub_close.
+     * A client that hangs up while the hub has paused it (hub_set_receiving
+     * 0): the plugin neither loses the hang-up nor spins on it. It remembers
+     * it and stops watching the descriptor (a level-triggered hang-up would
+     * fire forever); when the hub resumes the connection, it hands over what
+     * the client sent before hanging up (conn_received) and then calls
+     * conn_closed. The hub always resumes a paused connection or closes it
+     * (hub_close) in the end: it pauses one only while another connection's
+     * backlog drains, and that connection's closing releases it too. */
     void (*conn_closed)(const struct ipchub_host *host, void *host_conn, int reason);
 } ipchub_host;
 
@@ -166,7 +196,14 @@ typedef struct ipchub_hub_params {
     const char *instance;     /* e.g. "default"; [A-Za-z0-9._-]{1,64} */
     const char *runtime_dir;  /* the instance's directory, exists, mode 0700 */
     const char *config_json;  /* the plugin's "config" object from plugins.json ("{}" if none) */
-    uint32_t max_frame_size;  /* largest frame (header + channel + payload) the hub accepts */
+    /* The largest frame (header + channel + payload) that will cross this
+     * transport in either direction: the hub's own limit for its max message
+     * size, lowered to the plugin's max_frame_size when that is non-zero.
+     * The hub never hands hub_send a larger frame and clients built on
+     * libipchub never send one, so size buffers with it; a hostile client
+     * may still try (cut what does not fit: the hub then reads a malformed
+     * stream and closes that connection). */
+    uint32_t max_frame_size;
     uint32_t file_mode;       /* mode for named objects the plugin creates (default 0600) */
     /* Since ABI 1.1. The hub's "spin_us" setting: how long the hub keeps
      * polling (hub_poll) after activity before it sleeps; 0 = never spins.
@@ -183,7 +220,7 @@ typedef struct ipchub_client_params {
     const char *instance;
     const char *runtime_dir; /* the instance's directory (may not exist: hub not running) */
     const char *config_json; /* the plugin's "config" object from plugins.json ("{}" if none) */
-    uint32_t max_frame_size;
+    uint32_t max_frame_size; /* as in ipchub_hub_params: the client never sends a larger frame */
     int32_t connect_timeout_ms; /* how long to wait for the hub to answer; < 0: default (5000) */
 } ipchub_client_params;
 
@@ -195,10 +232,18 @@ typedef struct ipchub_plugin {
     uint32_t abi_version; /* IPCHUB_ABI_VERSION the plugin was built with */
     uint32_t struct_size; /* sizeof(ipchub_plugin) the plugin was built with */
     const char *name;        /* backend name, e.g. "socket": [a-z0-9_-]{1,32} */
-    const char *version;     /* the plugin's own version, free text */
-    const char *description; /* one line for --help and logs */
+    const char *version;     /* the plugin's own version, free text; shown by myipchub --list-plugins */
+    const char *description; /* one line; shown by myipchub --list-plugins and myipcbench */
     uint32_t capabilities;   /* IPCHUB_CAP_* */
-    uint32_t max_frame_size; /* largest frame the transport can carry; 0 = no limit of its own */
+    /* Largest frame the transport can carry; 0 = no limit of its own (byte
+     * streams). Non-zero: at least IPCHUB_MIN_FRAME_SIZE. The hub makes it
+     * the transport's limit (params.max_frame_size), logs it at start,
+     * announces the matching message size to the transport's clients (who
+     * then refuse to publish larger), and does not deliver a larger message
+     * published over another transport to this transport's subscribers: it
+     * counts it as too_large_dropped in the stats and logs the first per
+     * connection. */
+    uint32_t max_frame_size;
 
     /* ---- hub half (hub thread only) ---- */
 
@@ -248,7 +293,10 @@ typedef struct ipchub_plugin {
     int64_t (*client_send)(void *conn, const struct iovec *iov, size_t iovcnt, int timeout_ms);
     /* Receive the next bytes of the hub's frame stream into buf. Waits up to
      * `timeout_ms` (< 0: forever). Returns bytes read (> 0), 0 on timeout, or
-     * a negative errno: -EPIPE when the hub closed the connection or died. */
+     * a negative errno: -EPIPE when the hub closed the connection or died.
+     * `cap` is at least IPCHUB_FRAME_HEADER_SIZE (protocol.h) and, with
+     * IPCHUB_CAP_MESSAGE_BOUNDARIES, at least params->max_frame_size, so a
+     * whole frame always fits; a byte stream may return any part of it. */
     int64_t (*client_recv)(void *conn, void *buf, size_t cap, int timeout_ms);
     /* Close and free a client connection. */
     void (*client_close)(void *conn);
