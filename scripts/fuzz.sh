@@ -12,7 +12,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 SECONDS_EACH=${1:-30}
 FUZZ_DIR=$ROOT/build-fuzz
-PACKAGES+=(clang libclang-rt-14-dev)
+
 install_missing
 
 echo "==> building the fuzz harnesses in $FUZZ_DIR"

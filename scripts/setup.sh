@@ -5,7 +5,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-PACKAGES=(g++ cmake make pkg-config nlohmann-json3-dev libcli11-dev doctest-dev valgrind)
+PACKAGES=(g++ cmake make pkg-config nlohmann-json3-dev libcli11-dev doctest-dev valgrind
+          clang libclang-rt-14-dev) # clang: the libFuzzer harnesses (scripts/fuzz.sh)
 
 install_missing() {
     local missing=()
