@@ -180,7 +180,11 @@ int take_answer(Client *c, const uint8_t *msg, size_t n, const std::string &inst
     c->hub_pid = a.hub_pid;
     c->hub_pidfd = plugin::open_pidfd(a.hub_pid);
     if (c->hub_pidfd < 0 && errno == ESRCH) return format_error(err, err_len, -EPIPE, "the hub exited while we connected");
-    c->up_name.clear(); // the hub unlinked them when it took them
+    // The hub unlinked them when it took them, unless it runs as another
+    // (trusted) user: /dev/mqueue is sticky, so only we can. ENOENT is normal.
+    ::mq_unlink(c->up_name.c_str());
+    ::mq_unlink(c->down_name.c_str());
+    c->up_name.clear();
     c->down_name.clear();
     c->connected = true;
     return 1;
