@@ -127,6 +127,9 @@ int Hub::make_runtime_dir() {
         log_.error("cannot create runtime directory " + runtime_base_ + ": " + std::strerror(-rc));
         return 1;
     }
+    // Again: a directory above may have appeared between the check and
+    // make_dirs (someone else's, in a sticky /tmp), and make_dirs went on in it.
+    if (std::string why = check_parent_dirs(runtime_base_, me); !why.empty()) return refuse(why);
     if (std::string why = check_own_dir(runtime_base_, me); !why.empty()) return refuse(why);
     if (created_base_dir_ && ::chmod(runtime_base_.c_str(), dir_mode) != 0) {
         log_.error("cannot set the mode of " + runtime_base_ + ": " + std::strerror(errno));

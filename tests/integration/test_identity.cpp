@@ -143,15 +143,16 @@ TEST_CASE("lock: a hub.lock symlink in the hub's own directory is not followed")
 
 TEST_CASE("instance names '.', '..' and '.hidden' are refused with exit 2, nothing chmod'ed") {
     Sandbox sb("dots");
-    make_dir(sb.runtime_dir(), 0700, 0);
-    std::string parent_mode = mode_of(sb.dir());
+    make_dir(sb.runtime_dir(), 0755, 0);
+    REQUIRE(::chmod(sb.dir().c_str(), 0755) == 0); // `--instance ..` used to chmod this to 0700
     for (const char *name : {".", "..", ".hidden"}) {
         CAPTURE(name);
         auto hub = sb.run({itest::bin("myipchub"), "--instance", name});
         CHECK(hub.wait() == 2);
         CHECK(contains(hub.err(), "invalid instance name"));
     }
-    CHECK(mode_of(sb.dir()) == parent_mode);
+    CHECK(mode_of(sb.dir()) == "0755");
+    CHECK(mode_of(sb.runtime_dir()) == "0755");
     CHECK_FALSE(std::filesystem::exists(sb.runtime_dir() + "/.hidden"));
 }
 
