@@ -3,6 +3,7 @@
 #include "fatal_signal.hpp"
 #include "instance_lock.hpp"
 #include "paths.hpp"
+#include "runtime_dir.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,17 @@ namespace ipchub::core {
 namespace {
 
 constexpr size_t kErrLen = 512;
+
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+const char *stop_signal_name(int sig) {
+    switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    case SIGQUIT: return "SIGQUIT";
+    default: return "SIGTERM";
+    }
+}
 
 std::string join(const std::vector<std::string> &items) {
     std::string out;
@@ -46,7 +58,7 @@ int Hub::run() {
     if (int rc = make_runtime_dir(); rc != 0) return rc;
     InstanceLock lock;
     bool took_over = false;
-    if (!lock_instance(lock, took_over)) return 1;
+    if (int rc = lock_instance(lock, took_over); rc != 0) return rc;
 
     create_broker();
     export_environment();
@@ -99,36 +111,64 @@ int Hub::make_runtime_dir() {
     instance_dir_ = ep.instance_dir;
     base_is_default_ = ep.base_is_default;
 
-    created_base_dir_ = ::access(runtime_base_.c_str(), F_OK) != 0;
-    if (int rc = make_dirs(runtime_base_, 0700); rc < 0) {
+    // Refuse (exit 2) anything another user created or can change: see
+    // runtime_dir.hpp. The checks run on every directory, created or reused.
+    const uid_t me = ::geteuid();
+    const unsigned dir_mode = dir_mode_for(config_.hub.file_mode);
+    auto refuse = [this](const std::string &why) {
+        log_.error("refusing the runtime directory: " + why +
+                   " (remove it, or choose another directory with --runtime-dir or IPCHUB_RUNTIME_DIR)");
+        return 2;
+    };
+    if (std::string why = check_parent_dirs(runtime_base_, me); !why.empty()) return refuse(why);
+    struct stat st {};
+    created_base_dir_ = ::lstat(runtime_base_.c_str(), &st) != 0 && errno == ENOENT;
+    if (int rc = make_dirs(runtime_base_, dir_mode); rc < 0) {
         log_.error("cannot create runtime directory " + runtime_base_ + ": " + std::strerror(-rc));
         return 1;
     }
-    if (::mkdir(instance_dir_.c_str(), 0700) == 0) {
+    // Again: a directory above may have appeared between the check and
+    // make_dirs (someone else's, in a sticky /tmp), and make_dirs went on in it.
+    if (std::string why = check_parent_dirs(runtime_base_, me); !why.empty()) return refuse(why);
+    if (std::string why = check_own_dir(runtime_base_, me); !why.empty()) return refuse(why);
+    if (created_base_dir_ && ::chmod(runtime_base_.c_str(), dir_mode) != 0) {
+        log_.error("cannot set the mode of " + runtime_base_ + ": " + std::strerror(errno));
+        return 1;
+    }
+    if (::mkdir(instance_dir_.c_str(), dir_mode) == 0) {
         created_instance_dir_ = true;
     } else if (errno != EEXIST) {
         log_.error("cannot create " + instance_dir_ + ": " + std::strerror(errno));
         return 1;
     }
-    ::chmod(instance_dir_.c_str(), 0700);
+    if (std::string why = check_own_dir(instance_dir_, me); !why.empty()) return refuse(why);
+    // The umask may have taken bits off, and a reused directory may have others.
+    if (::chmod(instance_dir_.c_str(), dir_mode) != 0) {
+        log_.error("cannot set the mode of " + instance_dir_ + ": " + std::strerror(errno));
+        return 1;
+    }
     return 0;
 }
 
 // One hub per instance. `took_over`: a dead hub held it, so its leftovers
 // are swept before the plugins start.
-bool Hub::lock_instance(InstanceLock &lock, bool &took_over) {
+int Hub::lock_instance(InstanceLock &lock, bool &took_over) {
     std::string lock_error;
     pid_t previous = 0;
     auto got = lock.acquire(instance_dir_ + "/hub.lock", lock_error, previous);
+    if (got == InstanceLock::Result::refused) {
+        log_.error("instance '" + instance_ + "': " + lock_error);
+        return 2;
+    }
     if (got == InstanceLock::Result::held) {
         log_.error("instance '" + instance_ + "' is " + lock_error);
-        return false;
+        return 1;
     }
     took_over = got == InstanceLock::Result::taken_over;
     if (took_over)
         log_.warn("instance '" + instance_ + "': hub pid " + std::to_string(previous) +
                   " died without cleaning up; taking over and removing what it left");
-    return true;
+    return 0;
 }
 
 void Hub::create_broker() {
@@ -249,7 +289,7 @@ bool Hub::start_plugins() {
     return true;
 }
 
-// run: the event loop, until SIGINT or SIGTERM.
+// run: the event loop, until SIGINT, SIGTERM, SIGHUP or SIGQUIT.
 void Hub::serve() {
     std::vector<std::string> names;
     for (auto &p : plugins_) names.push_back(p->name());
@@ -292,8 +332,10 @@ void Hub::unload() { plugins_.clear(); }
 bool Hub::watch_signals() {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    // SIGHUP (the terminal closed) and SIGQUIT (Ctrl+backslash) stop the hub like
+    // SIGTERM: their default action would kill it without cleanup, leaving
+    // the runtime directory and named queues behind.
+    for (int sig : kStopSignals) sigaddset(&set, sig);
     // Blocked before any plugin starts a thread, so threads inherit the mask
     // and the signals always arrive through the loop.
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
@@ -301,7 +343,7 @@ bool Hub::watch_signals() {
     int rc = signal_fd_ < 0 ? -errno : loop_.watch(signal_fd_, IPCHUB_EV_READ, [this](uint32_t) {
         signalfd_siginfo info{};
         if (::read(signal_fd_, &info, sizeof info) == sizeof info)
-            shutdown(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+            shutdown(stop_signal_name(int(info.ssi_signo)));
     });
     if (rc < 0) log_.error(std::string("cannot watch signals: ") + std::strerror(-rc));
     return rc >= 0;

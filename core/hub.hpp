@@ -1,5 +1,5 @@
 // The hub's lifecycle: load -> negotiate -> init -> start -> run -> stop ->
-// cleanup -> unload, with the instance lock around it and SIGINT/SIGTERM as
+// cleanup -> unload, with the instance lock around it and SIGINT/SIGTERM/SIGHUP/SIGQUIT as
 // the way out. No transport code and no routing here.
 #pragma once
 
@@ -37,7 +37,7 @@ public:
     explicit Hub(HubOptions options);
     ~Hub();
 
-    // Runs until SIGINT or SIGTERM. Returns the process exit code.
+    // Runs until SIGINT, SIGTERM, SIGHUP or SIGQUIT. Returns the process exit code.
     int run();
 
 private:
@@ -45,7 +45,7 @@ private:
     // that fails logs why and returns false (or an exit code).
     int read_config();
     int make_runtime_dir();
-    bool lock_instance(InstanceLock &lock, bool &took_over);
+    int lock_instance(InstanceLock &lock, bool &took_over); // 0, or the exit status
     void create_broker();
     bool watch_signals();
     bool bring_up_plugins(bool sweep_first);

@@ -18,6 +18,17 @@ pid_t read_pid(int fd) {
     ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
     return n > 0 ? pid_t(std::atoi(buf)) : 0;
 }
+
+// "" for a regular file of ours with one name, else what is wrong with it.
+std::string not_our_file(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return std::string("cannot be inspected: ") + std::strerror(errno);
+    if (!S_ISREG(st.st_mode)) return "is not a regular file";
+    if (st.st_uid != ::geteuid())
+        return "belongs to uid " + std::to_string(st.st_uid) + ", not to this hub's uid " + std::to_string(::geteuid());
+    if (st.st_nlink != 1) return "has " + std::to_string(st.st_nlink) + " names (a hard link to another file?)";
+    return "";
+}
 } // namespace
 
 InstanceLock::~InstanceLock() { release(); }
@@ -26,10 +37,20 @@ InstanceLock::Result InstanceLock::acquire(const std::string &path, std::string 
     int fd = -1;
     for (int attempt = 0; fd < 0; ++attempt) {
         previous_pid = 0;
-        fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        // O_NOFOLLOW: a planted hub.lock -> victim must not get our pid
+        // written into the victim; fstat: nor may a FIFO, a device or a file
+        // of another user (or one hard-linked from elsewhere).
+        fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
         if (fd < 0) {
-            error = "cannot open lock file " + path + ": " + std::strerror(errno);
-            return Result::held;
+            int e = errno;
+            error = e == ELOOP ? "lock file " + path + " is a symbolic link: refusing to follow it (remove it)"
+                               : "cannot open lock file " + path + ": " + std::strerror(e);
+            return e == ELOOP ? Result::refused : Result::held;
+        }
+        if (std::string why = not_our_file(fd); !why.empty()) {
+            ::close(fd);
+            error = "lock file " + path + " " + why + ": refusing to use it (remove it)";
+            return Result::refused;
         }
         previous_pid = read_pid(fd);
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -42,7 +63,7 @@ InstanceLock::Result InstanceLock::acquire(const std::string &path, std::string 
         // The holder may have unlinked the file between our open and flock
         // (release order): then we locked an orphan and must start over.
         struct stat mine {}, current {};
-        if (::fstat(fd, &mine) != 0 || ::stat(path.c_str(), &current) != 0 || mine.st_ino != current.st_ino ||
+        if (::fstat(fd, &mine) != 0 || ::lstat(path.c_str(), &current) != 0 || mine.st_ino != current.st_ino ||
             mine.st_dev != current.st_dev) {
             ::close(fd);
             fd = -1;

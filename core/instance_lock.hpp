@@ -10,7 +10,9 @@ namespace ipchub::core {
 
 class InstanceLock {
 public:
-    enum class Result { acquired, taken_over, held };
+    // refused: the lock file is a symbolic link, not a regular file, or not
+    // ours (a squatter's trap); `error` says which.
+    enum class Result { acquired, taken_over, held, refused };
 
     ~InstanceLock();
 

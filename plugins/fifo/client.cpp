@@ -14,6 +14,7 @@
 // On any failure the client removes the FIFOs it made.
 #include "client.hpp"
 
+#include "hub_identity.hpp"
 #include "plugin_support.hpp"
 #include "registration.hpp"
 
@@ -177,6 +178,9 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
     if (::fstat(a.register_fd, &st) != 0 || !S_ISFIFO(st.st_mode))
         return format_error(err, err_len, -ECONNREFUSED, "no hub is running for instance '%s' (%s is not a FIFO)",
                             params->instance, reg_path.c_str());
+    // The FIFO's owner is the hub that made it: not another user's impostor.
+    std::string what = "its registration FIFO " + reg_path;
+    if (int rc = plugin::check_hub_owner(a.register_fd, what.c_str(), params->instance, err, err_len); rc < 0) return rc;
 
     // 2. Our own pair of FIFOs; .down open for reading before anyone writes.
     Registration r;

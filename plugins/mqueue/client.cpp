@@ -10,6 +10,7 @@
 #include "client.hpp"
 
 #include "config.hpp"
+#include "hub_identity.hpp"
 #include "queue_names.hpp"
 #include "queue_open.hpp"
 #include "wire.hpp"
@@ -47,6 +48,7 @@ std::atomic<unsigned> g_next_seq{0}; // connection number within this process: n
 struct Client {
     std::string up_name, down_name; // until the hub took (and unlinked) them
     unsigned seq = 0;
+    uid_t hub_uid = 0; // in every queue name of the hub
     int up = -1, down = -1;
     pid_t hub_pid = 0;
     int hub_pidfd = -1; // readable once the hub exited
@@ -123,8 +125,8 @@ int create_own_queues(Client *c, const ipchub_client_params *params, mode_t mode
     if (!parse_config(params->config_json, want, error))
         return format_error(err, err_len, -EINVAL, "%s", error.c_str());
     c->seq = g_next_seq.fetch_add(1);
-    c->up_name = client_queue_name(params->instance, int(::getpid()), c->seq, true);
-    c->down_name = client_queue_name(params->instance, int(::getpid()), c->seq, false);
+    c->up_name = client_queue_name(params->instance, c->hub_uid, int(::getpid()), c->seq, true);
+    c->down_name = client_queue_name(params->instance, c->hub_uid, int(::getpid()), c->seq, false);
     struct Spec {
         const std::string *name;
         int oflag;
@@ -178,7 +180,11 @@ int take_answer(Client *c, const uint8_t *msg, size_t n, const std::string &inst
     c->hub_pid = a.hub_pid;
     c->hub_pidfd = plugin::open_pidfd(a.hub_pid);
     if (c->hub_pidfd < 0 && errno == ESRCH) return format_error(err, err_len, -EPIPE, "the hub exited while we connected");
-    c->up_name.clear(); // the hub unlinked them when it took them
+    // The hub unlinked them when it took them, unless it runs as another
+    // (trusted) user: /dev/mqueue is sticky, so only we can. ENOENT is normal.
+    ::mq_unlink(c->up_name.c_str());
+    ::mq_unlink(c->down_name.c_str());
+    c->up_name.clear();
     c->down_name.clear();
     c->connected = true;
     return 1;
@@ -233,14 +239,31 @@ int register_with_hub(Client *c, int reg, const ipchub_client_params *params, co
 } // namespace
 
 int client_connect(const ipchub_client_params *params, void **conn, char *err, size_t err_len) {
-    std::string reg_name = register_queue_name(params->instance);
-    mqd_t reg = ::mq_open(reg_name.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    // Queue names carry the hub's uid: our own hub's first, then those of
+    // the users IPCHUB_TRUST_UID names.
+    std::vector<uid_t> uids = plugin::trusted_hub_uids();
+    std::string reg_name;
+    mqd_t reg = mqd_t(-1);
+    uid_t hub_uid = uids.front();
+    for (uid_t uid : uids) {
+        reg_name = register_queue_name(params->instance, uid);
+        reg = ::mq_open(reg_name.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        hub_uid = uid;
+        if (reg != mqd_t(-1) || errno != ENOENT) break;
+    }
     if (reg == mqd_t(-1)) {
         int e = errno;
+        if (e == ENOENT) reg_name = register_queue_name(params->instance, uids.front()); // name our own
         if (e == ENOENT)
             return format_error(err, err_len, -ENOENT, "no hub is running for instance '%s' (message queue %s does not exist)",
                                 params->instance, reg_name.c_str());
         return format_error(err, err_len, -e, "cannot open the hub's message queue %s: %s", reg_name.c_str(), std::strerror(e));
+    }
+    // The queue's owner is the hub that made it: not another user's impostor.
+    std::string what = "its message queue " + reg_name;
+    if (int rc = plugin::check_hub_owner(int(reg), what.c_str(), params->instance, err, err_len); rc < 0) {
+        ::mq_close(reg);
+        return rc;
     }
     // A registration queue whose hub died (kill -9 leaves it: the next hub
     // of the instance removes it when it starts) is not a running hub: say so
@@ -261,6 +284,7 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
         ::mq_close(reg);
         return format_error(err, err_len, -ENOMEM, "out of memory");
     }
+    c->hub_uid = hub_uid;
     int rc = create_own_queues(c, params, mode, err, err_len);
     if (rc == 0) rc = register_with_hub(c, int(reg), params, reg_name, err, err_len);
     ::mq_close(reg);

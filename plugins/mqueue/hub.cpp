@@ -57,6 +57,7 @@ struct Conn {
 struct Hub {
     const ipchub_host *host = nullptr;
     std::string instance, reg_name;
+    uid_t uid = 0; // the effective uid, part of every queue name
     mode_t mode = 0600;
     QueueSize want;
     int reg = -1;
@@ -190,13 +191,13 @@ void housekeeping(void *user) {
 }
 
 void unlink_client_queues(Hub *h, const RegisterRequest &req) {
-    ::mq_unlink(client_queue_name(h->instance, req.pid, req.seq, true).c_str());
-    ::mq_unlink(client_queue_name(h->instance, req.pid, req.seq, false).c_str());
+    ::mq_unlink(client_queue_name(h->instance, h->uid, req.pid, req.seq, true).c_str());
+    ::mq_unlink(client_queue_name(h->instance, h->uid, req.pid, req.seq, false).c_str());
 }
 
 // Answers a registration with a refusal (hub stopping).
 void refuse(Hub *h, const RegisterRequest &req, int error) {
-    std::string down = client_queue_name(h->instance, req.pid, req.seq, false);
+    std::string down = client_queue_name(h->instance, h->uid, req.pid, req.seq, false);
     mqd_t q = ::mq_open(down.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (q != mqd_t(-1)) {
         HubAnswer a = answer(error);
@@ -207,8 +208,8 @@ void refuse(Hub *h, const RegisterRequest &req, int error) {
 }
 
 void accept_client(Hub *h, const RegisterRequest &req) {
-    std::string up_name = client_queue_name(h->instance, req.pid, req.seq, true);
-    std::string down_name = client_queue_name(h->instance, req.pid, req.seq, false);
+    std::string up_name = client_queue_name(h->instance, h->uid, req.pid, req.seq, true);
+    std::string down_name = client_queue_name(h->instance, h->uid, req.pid, req.seq, false);
     auto *c = new (std::nothrow) Conn;
     if (!c) return refuse(h, req, ENOMEM);
     c->hub = h;
@@ -277,7 +278,8 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
     if (!h) return format_error(err, err_len, -ENOMEM, "out of memory");
     h->host = host;
     h->instance = params->instance;
-    h->reg_name = register_queue_name(h->instance);
+    h->uid = ::geteuid();
+    h->reg_name = register_queue_name(h->instance, h->uid);
     h->mode = mode_t(params->file_mode & 0777);
     std::string error;
     if (!parse_config(params->config_json, h->want, error)) {
@@ -291,7 +293,9 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
 
 int hub_start(void *state, char *err, size_t err_len) {
     auto *h = static_cast<Hub *>(state);
-    ::mq_unlink(h->reg_name.c_str()); // a dead hub's leftover; the instance lock says nobody else owns it
+    // A dead hub's leftover (the instance lock says no live hub owns it), if ours.
+    if (int rc = unlink_own_queue(h->reg_name); rc == -EPERM)
+        return format_error(err, err_len, -EEXIST, "%s exists and belongs to another user; not removing it", h->reg_name.c_str());
     QueueSize size{std::min(kRegisterSlots, read_system_limits().msg_max), kRegisterMessageSize};
     std::string error;
     int q = create_queue(h->reg_name, O_RDONLY | O_NONBLOCK, h->mode, size, error);
@@ -383,18 +387,19 @@ void hub_cleanup(void *state) {
     if (h->timer > 0) h->host->cancel_timer(h->host, h->timer);
     h->conns.close_all();
     // Queues of clients that died between creating them and registering.
-    unlink_instance_queues(h->instance);
+    unlink_instance_queues(h->instance, h->uid);
     delete h;
 }
 
 int sweep(const ipchub_hub_params *params, char *err, size_t err_len) {
     std::string instance = params->instance;
-    std::string reg = register_queue_name(instance);
-    if (::mq_unlink(reg.c_str()) != 0 && errno != ENOENT)
-        return format_error(err, err_len, -errno, "cannot remove %s: %s", reg.c_str(), std::strerror(errno));
+    std::string reg = register_queue_name(instance, ::geteuid());
+    if (int rc = unlink_own_queue(reg); rc < 0 && rc != -ENOENT)
+        return format_error(err, err_len, rc, "cannot remove %s: %s", reg.c_str(),
+                            rc == -EPERM ? "it belongs to another user" : std::strerror(-rc));
     // Client queues carry pids in their names: they can only be found by
     // listing the mqueue file system. Not mounted: nothing more to find.
-    unlink_instance_queues(instance);
+    unlink_instance_queues(instance, ::geteuid());
     return 0;
 }
 

@@ -1,7 +1,12 @@
 #include "queue_names.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <mqueue.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstring>
@@ -9,7 +14,14 @@
 namespace ipchub::mqueue {
 
 namespace {
-std::string prefix(const std::string &instance) { return "ipchub." + instance + ".mq."; }
+std::string prefix(const std::string &instance, uid_t hub_uid) {
+    std::string out = "ipchub.";
+    out += instance;
+    out += ".u";
+    out += std::to_string(hub_uid);
+    out += ".mq.";
+    return out;
+}
 
 bool all_digits(const std::string &s, size_t from, size_t to) {
     if (from >= to) return false;
@@ -19,14 +31,25 @@ bool all_digits(const std::string &s, size_t from, size_t to) {
 }
 } // namespace
 
-std::string register_queue_name(const std::string &instance) { return "/" + prefix(instance) + "register"; }
-
-std::string client_queue_name(const std::string &instance, int pid, unsigned seq, bool up) {
-    return "/" + prefix(instance) + std::to_string(pid) + "." + std::to_string(seq) + (up ? ".up" : ".down");
+std::string register_queue_name(const std::string &instance, uid_t hub_uid) {
+    std::string out = "/";
+    out += prefix(instance, hub_uid);
+    out += "register";
+    return out;
 }
 
-bool is_instance_queue(const std::string &instance, const std::string &entry) {
-    std::string p = prefix(instance);
+std::string client_queue_name(const std::string &instance, uid_t hub_uid, int pid, unsigned seq, bool up) {
+    std::string out = "/";
+    out += prefix(instance, hub_uid);
+    out += std::to_string(pid);
+    out += '.';
+    out += std::to_string(seq);
+    out += up ? ".up" : ".down";
+    return out;
+}
+
+bool is_instance_queue(const std::string &instance, uid_t hub_uid, const std::string &entry) {
+    std::string p = prefix(instance, hub_uid);
     if (entry.compare(0, p.size(), p) != 0) return false;
     std::string rest = entry.substr(p.size());
     if (rest == "register") return true;
@@ -55,7 +78,19 @@ std::string mqueue_mount_dir() {
     return found;
 }
 
-int unlink_instance_queues(const std::string &instance) {
+int unlink_own_queue(const std::string &name) {
+    // Opened, not stat'ed by name: works without the file system mounted,
+    // and the descriptor tells the owner of exactly this queue.
+    mqd_t q = ::mq_open(name.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (q == mqd_t(-1)) return errno == EACCES ? -EPERM : -errno;
+    struct stat st {};
+    bool ours = ::fstat(int(q), &st) == 0 && st.st_uid == ::geteuid();
+    ::mq_close(q);
+    if (!ours) return -EPERM;
+    return ::mq_unlink(name.c_str()) == 0 ? 0 : -errno;
+}
+
+int unlink_instance_queues(const std::string &instance, uid_t hub_uid) {
     std::string dir = mqueue_mount_dir();
     if (dir.empty()) return -1;
     DIR *d = ::opendir(dir.c_str());
@@ -63,7 +98,7 @@ int unlink_instance_queues(const std::string &instance) {
     int removed = 0;
     while (dirent *e = ::readdir(d)) {
         std::string name = e->d_name;
-        if (is_instance_queue(instance, name) && ::mq_unlink(("/" + name).c_str()) == 0) ++removed;
+        if (is_instance_queue(instance, hub_uid, name) && unlink_own_queue("/" + name) == 0) ++removed;
     }
     ::closedir(d);
     return removed;

@@ -7,6 +7,7 @@
 
 #include "clock.hpp"
 #include "errors.hpp"
+#include "hub_identity.hpp"
 #include "spin.hpp"
 #include "stream_io.hpp"
 #include "unix_socket.hpp"
@@ -72,6 +73,11 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
     int sock = plugin::connect_unix(registration_path(params->runtime_dir), SOCK_SEQPACKET, params->instance, err,
                                     err_len);
     if (sock < 0) return sock;
+    // Before the first byte: is the listener the hub of our own user?
+    if (int rc = plugin::check_hub_peer(sock, params->instance, err, err_len); rc < 0) {
+        ::close(sock);
+        return rc;
+    }
     auto *c = new (std::nothrow) Client;
     if (!c) {
         ::close(sock);

@@ -2,6 +2,7 @@
 #include "client.hpp"
 
 #include "config.hpp"
+#include "hub_identity.hpp"
 #include "plugin_support.hpp"
 
 #include <fcntl.h>
@@ -26,6 +27,11 @@ struct Client {
 int client_connect(const ipchub_client_params *params, void **conn, char *err, size_t err_len) {
     int fd = plugin::connect_unix(socket_path(params->runtime_dir), SOCK_STREAM, params->instance, err, err_len);
     if (fd < 0) return fd;
+    // Before the first byte: is the listener the hub of our own user?
+    if (int rc = plugin::check_hub_peer(fd, params->instance, err, err_len); rc < 0) {
+        ::close(fd);
+        return rc;
+    }
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     auto *c = new (std::nothrow) Client{fd};
     if (!c) {

@@ -2,11 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace ipchub {
 
@@ -31,6 +34,56 @@ std::string line_col(std::string_view text, size_t offset) {
 }
 
 const char *type_name(const json &j) { return j.type_name(); }
+
+// "[json.exception.out_of_range.406] number overflow ..." -> "number overflow ..."
+std::string without_id(const std::string &what) {
+    if (what.empty() || what[0] != '[') return what;
+    auto close = what.find("] ");
+    return close == std::string::npos ? what : what.substr(close + 2);
+}
+
+// Follows the parser's events to name the key it is at: "hub.spin_us",
+// "plugins[2].config.x".
+class KeyPath {
+public:
+    void follow(json::parse_event_t event, const json &parsed) {
+        using E = json::parse_event_t;
+        switch (event) {
+        case E::object_start: levels_.push_back({false, 0, ""}); break;
+        case E::array_start: levels_.push_back({true, 0, ""}); break;
+        case E::key:
+            if (!levels_.empty() && parsed.is_string()) levels_.back().key = parsed.get<std::string>();
+            break;
+        case E::value: next_element(); break;
+        case E::object_end:
+        case E::array_end:
+            if (!levels_.empty()) levels_.pop_back();
+            next_element();
+            break;
+        }
+    }
+    std::string str() const {
+        std::string out;
+        for (auto &l : levels_) {
+            if (l.array) out += "[" + std::to_string(l.index) + "]";
+            else if (!l.key.empty()) out += (out.empty() ? "" : ".") + l.key;
+        }
+        return out.empty() ? "top level" : out;
+    }
+
+private:
+    struct Level {
+        bool array;
+        size_t index;
+        std::string key;
+    };
+    void next_element() {
+        if (!levels_.empty() && levels_.back().array) ++levels_.back().index;
+    }
+    std::vector<Level> levels_;
+};
+
+HubConfig validate(const json &doc, const std::string &path);
 
 [[noreturn]] void fail(const std::string &path, const std::string &at, const std::string &what) {
     throw ConfigError(where(path) + ": " + at + ": " + what);
@@ -140,15 +193,34 @@ std::string HubConfig::plugin_names() const {
 
 HubConfig parse_config(std::string_view text, const std::string &path) {
     json doc;
+    KeyPath at; // where the parser is, for errors that carry no position (number overflow)
     try {
-        doc = json::parse(text.begin(), text.end());
+        doc = json::parse(text.begin(), text.end(), [&at](int, json::parse_event_t event, json &parsed) {
+            at.follow(event, parsed);
+            return true;
+        });
     } catch (const json::parse_error &e) {
-        std::string msg = e.what();
         // nlohmann's text starts with "[json.exception.parse_error.101] parse error at line 1, column 2: "
+        std::string msg = e.what();
         auto colon = msg.find(": ");
         std::string detail = colon == std::string::npos ? msg : msg.substr(colon + 2);
         throw ConfigError(where(path) + ": invalid JSON at " + line_col(text, e.byte ? e.byte - 1 : 0) + ": " + detail);
+    } catch (const json::exception &e) {
+        // e.g. out_of_range.406 for 1e400: a number no double can hold.
+        fail(path, at.str(), "invalid value: " + without_id(e.what()));
     }
+    try {
+        return validate(doc, path);
+    } catch (const json::exception &e) {
+        // Every check above runs before a value is converted; this is the
+        // net under them, so a missed case is still exit 2 and not a crash.
+        fail(path, "top level", "invalid value: " + without_id(e.what()));
+    }
+}
+
+namespace {
+
+HubConfig validate(const json &doc, const std::string &path) {
     HubConfig cfg;
     cfg.path = path;
     if (!doc.is_object()) fail(path, "top level", std::string("expected an object, got ") + type_name(doc));
@@ -167,9 +239,13 @@ HubConfig parse_config(std::string_view text, const std::string &path) {
     return cfg;
 }
 
+} // namespace
+
 HubConfig load_config_file(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ConfigError(path + ": cannot read: " + std::strerror(errno));
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) throw ConfigError(path + ": is a directory, not a file");
     std::ostringstream text;
     text << in.rdbuf();
     return parse_config(text.str(), path);

@@ -38,14 +38,17 @@ std::string tidy(const std::string &path) {
 
 } // namespace
 
-bool is_valid_instance(const std::string &name) { return is_valid_channel(name); }
+// A leading dot would allow "." and ".." (the runtime base itself, or its
+// parent, as the instance directory) and hidden names nobody sees in `ls`.
+bool is_valid_instance(const std::string &name) { return is_valid_channel(name) && name[0] != '.'; }
 
 Endpoint resolve_endpoint(const std::string &instance, const std::string &runtime_dir) {
     Endpoint ep;
     ep.instance = !instance.empty() ? instance : env("IPCHUB_INSTANCE");
     if (ep.instance.empty()) ep.instance = "default";
     if (!is_valid_instance(ep.instance))
-        throw std::invalid_argument("invalid instance name '" + ep.instance + "': use " + channel_rule());
+        throw std::invalid_argument("invalid instance name '" + ep.instance + "': use " + channel_rule() +
+                                    ", not starting with '.'");
     ep.runtime_base = !runtime_dir.empty() ? runtime_dir : env("IPCHUB_RUNTIME_DIR");
     ep.base_is_default = ep.runtime_base.empty();
     if (ep.base_is_default) {

@@ -8,7 +8,8 @@
 
 namespace ipchub {
 
-// Instance names follow channel rules: [A-Za-z0-9._-], 1..64 characters.
+// Instance names follow channel rules: [A-Za-z0-9._-], 1..64 characters,
+// and do not start with '.' (so never "." or "..").
 bool is_valid_instance(const std::string &name);
 
 // The instance a tool talks to and the directory that holds its socket,

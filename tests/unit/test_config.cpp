@@ -98,3 +98,15 @@ TEST_CASE("config: bad plugin_dirs are refused with the place and the reason") {
     CHECK(error_of(R"({"plugin_dirs": ["a:b"], "plugins": []})") ==
           "test.json: plugin_dirs[0]: a ':' cannot be used: it separates plugin search paths");
 }
+
+TEST_CASE("config: values the JSON parser itself refuses name the file and the key, never an exception id") {
+    CHECK(error_of(R"({"plugins": [], "hub": {"spin_us": 1e400}})") ==
+          "test.json: hub.spin_us: invalid value: number overflow parsing '1e400'");
+    CHECK(error_of(R"({"plugins": [{"name": "a", "config": {"x": [1, 2, -1e999]}}]})") ==
+          "test.json: plugins[0].config.x[2]: invalid value: number overflow parsing '-1e999'");
+    CHECK(error_of("1e400") == "test.json: top level: invalid value: number overflow parsing '1e400'");
+    CHECK(error_of(R"({"plugins": [], "hub": {"spin_us": 1.5}})") ==
+          "test.json: hub.spin_us: expected a whole number, got number");
+    CHECK(error_of(R"({"plugins": [], "hub": {"max_message_size": 18446744073709551616}})").find("hub.max_message_size") !=
+          std::string::npos);
+}
