@@ -2,7 +2,8 @@
 # One command from a fresh Debian 12 machine to the whole test suite:
 # installs what is missing, builds with -Werror, runs every test (unit,
 # integration, SDK; the "tsan" tests are built with ThreadSanitizer), then an
-# ASan+UBSan build of the unit and integration tests, and Valgrind.
+# ASan+UBSan build of the unit and integration tests, a short run of every
+# fuzz harness (scripts/fuzz.sh), and Valgrind.
 # QUICK=1 skips the sanitizer and Valgrind passes.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -30,6 +31,9 @@ if [ "${QUICK:-0}" != 1 ]; then
     (cd "$ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest -j2 --output-on-failure --timeout 300 \
         -L 'unit|integration' -E 'shm/ring: ')
 
+    echo "==> fuzz smoke: every libFuzzer harness for ${FUZZ_SECONDS:-30} s on its corpus ($(elapsed))"
+    bash "$ROOT/scripts/fuzz.sh" "${FUZZ_SECONDS:-30}"
+
     # The tests labelled "tsan" (the shm ring with two threads) are always
     # compiled with ThreadSanitizer and already ran in the suite above.
     # TSAN_FULL=1 also builds everything with it.
@@ -39,11 +43,13 @@ if [ "${QUICK:-0}" != 1 ]; then
         (cd "$ROOT/build-tsan" && ctest -j2 --output-on-failure --timeout 300 -L tsan)
     fi
 
-    echo "==> Valgrind memcheck: unit tests, and a hub serving every transport ($(elapsed))"
+    echo "==> Valgrind memcheck: unit tests, every plugin's tests, and a hub serving every transport ($(elapsed))"
     # The shm ring model tests copy gigabytes: minutes under Valgrind, and
-    # they already run under ThreadSanitizer and ASan above.
-    valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-        "$BUILD_DIR/bin/unit_tests" --no-intro=true --minimal=true --test-case-exclude='shm*'
+    # they already run under ThreadSanitizer above.
+    for t in "$BUILD_DIR"/bin/unit_tests "$BUILD_DIR"/bin/*_plugin_tests; do
+        valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+            "$t" --no-intro=true --minimal=true --test-case-exclude='ring: *'
+    done
     bash "$ROOT/scripts/valgrind_hub.sh" "$BUILD_DIR"
     bash "$ROOT/scripts/valgrind_hub.sh" "$BUILD_DIR" --spin-us 1000 # the polling paths (hub_poll)
 fi
