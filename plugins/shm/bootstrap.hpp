@@ -4,13 +4,15 @@
 #pragma once
 
 #include "hub.hpp"
+#include "peer.hpp"
 
 #include <cstdint>
 
 namespace ipchub::shm {
 
-// Watch callback of the listening socket: accepts every waiting client.
-void on_accept(void *hub, int fd, uint32_t events);
+// A client accepted on the registration socket (UnixListener::Accepted):
+// wait for its hello.
+void on_accepted(void *hub, int fd, const plugin::PeerCredentials &peer);
 
 // Closes the clients whose handshake has not finished (hub_stop).
 void close_unopened(Hub *h);
