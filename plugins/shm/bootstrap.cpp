@@ -79,7 +79,7 @@ void on_hello(void *user, int fd, uint32_t) {
 
 } // namespace
 
-void on_accepted(void *user, int fd, const plugin::PeerCredentials &peer) {
+void on_accepted(void *user, int fd) {
     auto *h = static_cast<Hub *>(user);
     auto *c = new (std::nothrow) Conn;
     if (!c) {
@@ -88,7 +88,7 @@ void on_accepted(void *user, int fd, const plugin::PeerCredentials &peer) {
     }
     c->hub = h;
     c->sock = fd;
-    c->peer = peer.description();
+    c->peer = plugin::peer_credentials(fd).description();
     h->conns.add(c);
     h->host->watch_fd(h->host, fd, IPCHUB_EV_READ, on_hello, c);
 }

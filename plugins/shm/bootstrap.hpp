@@ -4,15 +4,14 @@
 #pragma once
 
 #include "hub.hpp"
-#include "peer.hpp"
 
 #include <cstdint>
 
 namespace ipchub::shm {
 
-// A client accepted on the registration socket (UnixListener::Accepted):
+// A client accepted on the registration socket (Listener::Accepted):
 // wait for its hello.
-void on_accepted(void *hub, int fd, const plugin::PeerCredentials &peer);
+void on_accepted(void *hub, int fd);
 
 // Closes the clients whose handshake has not finished (hub_stop).
 void close_unopened(Hub *h);

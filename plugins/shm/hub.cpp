@@ -45,7 +45,7 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
 
 int hub_start(void *state, char *err, size_t err_len) {
     auto *h = static_cast<Hub *>(state);
-    return h->listener.start(h->host, h->path, SOCK_SEQPACKET, h->file_mode, on_accepted, h,
+    return h->listener.listen_unix(h->host, h->path, SOCK_SEQPACKET, h->file_mode, on_accepted, h,
                              ", rings of " + std::to_string(h->ring_bytes) + " bytes", err, err_len);
 }
 

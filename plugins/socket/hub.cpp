@@ -38,7 +38,7 @@ struct Hub {
     const ipchub_host *host = nullptr;
     std::string path;
     uint32_t file_mode = 0600;
-    plugin::UnixListener listener;
+    plugin::Listener listener;
     plugin::ConnectionSet<Conn> conns;
     unsigned char buffer[kReadBuffer];
 };
@@ -74,14 +74,14 @@ void update_watch(Conn *c) {
     h->host->watch_fd(h->host, c->fd, ev, on_conn_event, c);
 }
 
-void on_accepted(void *user, int fd, const plugin::PeerCredentials &peer) {
+void on_accepted(void *user, int fd) {
     auto *h = static_cast<Hub *>(user);
     auto *c = new (std::nothrow) Conn{h, fd};
     if (!c) {
         ::close(fd);
         return;
     }
-    if (h->conns.report_opened(c, peer.description().c_str())) update_watch(c);
+    if (h->conns.report_opened(c, plugin::peer_credentials(fd).description().c_str())) update_watch(c);
 }
 
 } // namespace
@@ -104,7 +104,7 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
 
 int hub_start(void *state, char *err, size_t err_len) {
     auto *h = static_cast<Hub *>(state);
-    return h->listener.start(h->host, h->path, SOCK_STREAM, h->file_mode, on_accepted, h, "", err, err_len);
+    return h->listener.listen_unix(h->host, h->path, SOCK_STREAM, h->file_mode, on_accepted, h, "", err, err_len);
 }
 
 void hub_stop(void *state) { static_cast<Hub *>(state)->listener.stop(); }

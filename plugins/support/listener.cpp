@@ -1,4 +1,4 @@
-#include "unix_listener.hpp"
+#include "listener.hpp"
 
 #include "connection_set.hpp"
 #include "errors.hpp"
@@ -32,56 +32,64 @@ std::string out_of_fds_text() {
 
 } // namespace
 
-int UnixListener::start(const ipchub_host *host, const std::string &path, int type, uint32_t mode,
-                        Accepted on_accepted, void *user, const std::string &detail, char *err, size_t err_len) {
+int Listener::adopt(const ipchub_host *host, int listen_fd, Accepted on_accepted, void *user, char *err,
+                    size_t err_len) {
     host_ = host;
-    path_ = path;
+    fd_ = listen_fd;
     on_accepted_ = on_accepted;
     user_ = user;
     out_of_fds_text_ = out_of_fds_text();
     reserve_fd_ = open_reserve();
-    if (reserve_fd_ < 0)
-        return format_error(err, err_len, -errno, "cannot open a reserve descriptor (/dev/null): %s",
-                            std::strerror(errno));
-    fd_ = listen_unix(path, type, mode, err, err_len);
-    if (fd_ < 0) {
-        int rc = fd_;
+    if (reserve_fd_ < 0) {
+        int e = errno;
         stop();
-        return rc;
+        return format_error(err, err_len, -e, "cannot open a reserve descriptor (/dev/null): %s", std::strerror(e));
     }
     if (int rc = watch(); rc < 0) {
         stop();
         return format_error(err, err_len, rc, "cannot watch the listening socket: %s", std::strerror(-rc));
     }
+    return 0;
+}
+
+int Listener::listen_unix(const ipchub_host *host, const std::string &path, int type, uint32_t mode,
+                          Accepted on_accepted, void *user, const std::string &detail, char *err, size_t err_len) {
+    int fd = plugin::listen_unix(path, type, mode, err, err_len);
+    if (fd < 0) return fd;
+    path_ = path;
+    if (int rc = adopt(host, fd, on_accepted, user, err, err_len); rc < 0) return rc;
     std::string line = "listening on " + path + detail;
     host->log(host, IPCHUB_LOG_DEBUG, line.c_str());
     return 0;
 }
 
-void UnixListener::stop() {
+void Listener::stop() {
     if (resume_timer_ > 0) host_->cancel_timer(host_, resume_timer_);
     resume_timer_ = 0;
     if (fd_ >= 0) {
         close_watched(host_, fd_);
-        ::unlink(path_.c_str());
+        if (!path_.empty()) ::unlink(path_.c_str());
     }
+    path_.clear();
     if (reserve_fd_ >= 0) ::close(reserve_fd_);
     reserve_fd_ = -1;
 }
 
-int UnixListener::watch() { return host_->watch_fd(host_, fd_, IPCHUB_EV_READ, on_ready, this); }
+int Listener::watch() { return host_->watch_fd(host_, fd_, IPCHUB_EV_READ, on_ready, this); }
 
-void UnixListener::on_ready(void *self, int, uint32_t) { static_cast<UnixListener *>(self)->accept_all(); }
+void Listener::on_ready(void *self, int, uint32_t) { static_cast<Listener *>(self)->accept_all(); }
 
-void UnixListener::accept_all() {
+void Listener::accept_all() {
     for (;;) {
-        PeerCredentials peer;
-        int fd = accept_peer(fd_, peer);
+        int fd;
+        do fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        while (fd < 0 && errno == EINTR);
         if (fd >= 0) {
             out_of_fds_.settle(host_, IPCHUB_LOG_WARN, "clients refused for lack of file descriptors");
-            on_accepted_(user_, fd, peer);
+            on_accepted_(user_, fd);
             continue;
         }
+        fd = -errno;
         // accept4 says EMFILE before it looks for a client: maybe none waits.
         if (fd != -EMFILE && fd != -ENFILE) return; // -EAGAIN: all taken
         switch (refuse_one()) {
@@ -92,7 +100,7 @@ void UnixListener::accept_all() {
     }
 }
 
-UnixListener::Refusal UnixListener::refuse_one() {
+Listener::Refusal Listener::refuse_one() {
     if (reserve_fd_ < 0) return Refusal::impossible;
     ::close(reserve_fd_);
     int fd;
@@ -108,15 +116,15 @@ UnixListener::Refusal UnixListener::refuse_one() {
     return Refusal::impossible;
 }
 
-void UnixListener::pause() {
+void Listener::pause() {
     int64_t timer = host_->add_timer(host_, kPauseMs, 0, on_resume, this);
     if (timer <= 0) return; // no timer either: stay watched rather than deaf for ever
     host_->unwatch_fd(host_, fd_);
     resume_timer_ = timer;
 }
 
-void UnixListener::on_resume(void *self) {
-    auto *l = static_cast<UnixListener *>(self);
+void Listener::on_resume(void *self) {
+    auto *l = static_cast<Listener *>(self);
     l->resume_timer_ = 0;
     if (l->reserve_fd_ < 0) l->reserve_fd_ = open_reserve();
     if (l->fd_ >= 0 && l->watch() == 0) l->accept_all();

@@ -1,6 +1,6 @@
-// The hub half's listening UNIX socket (socket, shm): bind the instance's
-// socket file, watch it on the hub's loop, accept every waiting client with
-// its credentials and hand it to the transport.
+// The hub half's listening socket (socket and shm on a UNIX socket file, a
+// TCP transport on a port): watch it on the hub's loop, accept every waiting
+// client and hand it to the transport.
 //
 // Out of file descriptors (EMFILE/ENFILE) a pending client can be neither
 // accepted nor left waiting: the listener stays readable, and a loop that
@@ -14,7 +14,6 @@
 // Hub thread only, like everything of a hub half.
 #pragma once
 
-#include "peer.hpp"
 #include "repeated_warning.hpp"
 
 #include <ipchub/plugin.h>
@@ -25,24 +24,30 @@
 
 namespace ipchub::plugin {
 
-class UnixListener {
+class Listener {
 public:
     // A client was accepted: the transport owns `fd` (non-blocking,
-    // close-on-exec) from now on.
-    using Accepted = void (*)(void *user, int fd, const PeerCredentials &peer);
+    // close-on-exec) from now on; peer_credentials(fd) (peer.hpp) says who
+    // it is on a UNIX socket.
+    using Accepted = void (*)(void *user, int fd);
 
-    UnixListener() = default;
-    UnixListener(const UnixListener &) = delete;
-    UnixListener &operator=(const UnixListener &) = delete;
-    ~UnixListener() { stop(); }
+    Listener() = default;
+    Listener(const Listener &) = delete;
+    Listener &operator=(const Listener &) = delete;
+    ~Listener() { stop(); }
 
-    // hub_start: listen_unix(path, type, mode) (unix_socket.hpp), watch it,
-    // log "listening on <path><detail>". 0, or a negative errno with a message
-    // (nothing left behind).
-    int start(const ipchub_host *host, const std::string &path, int type, uint32_t mode, Accepted on_accepted,
-              void *user, const std::string &detail, char *err, size_t err_len);
+    // hub_start of a UNIX socket transport: listen_unix(path, type, mode)
+    // (unix_socket.hpp), then adopt it, logging "listening on <path><detail>"
+    // (debug). stop() removes the socket file. 0, or a negative errno with a
+    // message (nothing left behind).
+    int listen_unix(const ipchub_host *host, const std::string &path, int type, uint32_t mode, Accepted on_accepted,
+                    void *user, const std::string &detail, char *err, size_t err_len);
 
-    // hub_stop: stop accepting, close, remove the socket file. Idempotent.
+    // Any other listening socket (non-blocking, e.g. TCP): the listener owns
+    // `listen_fd` from now on (closed on failure too) and watches it.
+    int adopt(const ipchub_host *host, int listen_fd, Accepted on_accepted, void *user, char *err, size_t err_len);
+
+    // hub_stop: stop accepting, close, remove the socket file if any. Idempotent.
     void stop();
 
     bool listening() const { return fd_ >= 0; }
@@ -59,7 +64,7 @@ private:
     int watch();
 
     const ipchub_host *host_ = nullptr;
-    std::string path_;
+    std::string path_; // a UNIX socket file to remove at stop, or empty
     Accepted on_accepted_ = nullptr;
     void *user_ = nullptr;
     int fd_ = -1;
