@@ -1,6 +1,7 @@
 #include "hub.hpp"
 
 #include "fatal_signal.hpp"
+#include "fd_limit.hpp"
 #include "instance_lock.hpp"
 #include "paths.hpp"
 #include "runtime_dir.hpp"
@@ -54,6 +55,7 @@ Hub::~Hub() {
 // was started is taken down in the reverse order.
 int Hub::run() {
     ::signal(SIGPIPE, SIG_IGN);
+    raise_open_file_limit(log_);
     if (int rc = read_config(); rc != 0) return rc;
     if (int rc = make_runtime_dir(); rc != 0) return rc;
     InstanceLock lock;

@@ -1,8 +1,7 @@
 // The tcp plugin's "config" object from plugins.json:
 //   {"address": "127.0.0.1", "port": 7878, "allow_non_loopback": false}
-// The hub hands it over as compact JSON text. This is a deliberately small
-// reader for one flat object of strings, whole numbers and booleans, so the
-// plugin needs nothing beyond the ipchub SDK.
+// Read with the plugin kit's config_object.hpp: unknown keys are refused,
+// naming the key and the ones allowed, like every stock transport.
 #pragma once
 
 #include <string>

@@ -1,4 +1,5 @@
-// TCP transport for ipchub, built out of tree against the installed SDK.
+// TCP transport for ipchub, built out of tree against the installed SDK and
+// its plugin kit (ipchub::plugin_kit: the code the stock transports share).
 //
 // Hub half: one listening TCP socket on the configured address and port
 // (127.0.0.1:7878 by default), non-blocking accept and I/O on the hub's event
@@ -14,13 +15,11 @@
 //
 // The port names the hub: give each instance that enables tcp its own port
 // (two hubs on one port: the second one's tcp transport fails to start).
-#include <ipchub/plugin.h>
+#include <ipchub/plugin_kit/plugin_support.hpp>
 
 #include "tcp_config.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -28,51 +27,18 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdarg>
-#include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <new>
 #include <string>
-#include <unordered_set>
 
 namespace {
 
+using ipchub::plugin::Deadline;
+using ipchub::plugin::format_error;
+using ipchub::plugin::StreamKind;
+
 constexpr size_t kReadBuffer = 256 * 1024;
 constexpr int kReadsPerWakeup = 4; // then let other connections have a turn
-
-// ---- small helpers (the SDK gives plugins only the ABI) ----
-
-int fail(char *err, size_t err_len, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-int fail(char *err, size_t err_len, int code, const char *fmt, ...) {
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        std::vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-long long now_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-// poll() one descriptor; 1 ready, 0 timeout, negative errno.
-int wait_fd(int fd, short events, int timeout_ms) {
-    long long deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
-    for (;;) {
-        pollfd p{fd, events, 0};
-        int left = timeout_ms < 0 ? -1 : int(deadline - now_ms());
-        if (timeout_ms >= 0 && left < 0) left = 0;
-        int rc = ::poll(&p, 1, left);
-        if (rc > 0) return 1;
-        if (rc == 0) return 0;
-        if (errno != EINTR) return -errno;
-    }
-}
 
 void set_nodelay(int fd) {
     int one = 1;
@@ -114,10 +80,10 @@ int load_config(const char *json, Address &addr, bool &allow_non_loopback, char 
     tcp_plugin::Config cfg;
     std::string why = tcp_plugin::parse_config(json, cfg);
     if (why.empty()) why = resolve(cfg, addr);
-    if (!why.empty()) return fail(err, err_len, -EINVAL, "%s", why.c_str());
+    if (!why.empty()) return format_error(err, err_len, -EINVAL, "%s", why.c_str());
     allow_non_loopback = cfg.allow_non_loopback;
     if (!addr.loopback && !allow_non_loopback)
-        return fail(err, err_len, -EACCES,
+        return format_error(err, err_len, -EACCES,
                     "refusing non-loopback address %s: the tcp transport has no authentication or encryption; "
                     "set \"allow_non_loopback\": true in its config to accept that",
                     addr.text.c_str());
@@ -135,44 +101,22 @@ struct Conn {
     bool receiving = true;
     bool want_write = false;
     bool hung_up = false; // peer gone while paused: unwatched until resumed
+
+    void teardown(const ipchub_host *host) { ipchub::plugin::close_watched(host, fd); } // for ConnectionSet
 };
 
 struct Hub {
     const ipchub_host *host = nullptr;
     Address addr;
     bool allow_non_loopback = false;
-    int listen_fd = -1;
-    std::unordered_set<Conn *> conns;
+    ipchub::plugin::Listener listener; // accept loop; refuses clients instead of spinning when out of descriptors
+    ipchub::plugin::ConnectionSet<Conn> conns;
     unsigned char buffer[kReadBuffer];
 };
 
 void log(Hub *h, int level, const std::string &text) { h->host->log(h->host, level, text.c_str()); }
 
-void on_conn_event(void *user, int fd, uint32_t events);
-
-void update_watch(Conn *c) {
-    Hub *h = c->hub;
-    if (c->hung_up && !c->receiving) return;
-    uint32_t ev = (c->receiving ? IPCHUB_EV_READ : 0u) | (c->want_write ? IPCHUB_EV_WRITE : 0u);
-    c->hung_up = false;
-    h->host->watch_fd(h->host, c->fd, ev, on_conn_event, c);
-}
-
-void forget(Conn *c) {
-    Hub *h = c->hub;
-    h->host->unwatch_fd(h->host, c->fd);
-    ::close(c->fd);
-    h->conns.erase(c);
-    delete c;
-}
-
-// The client went away: tell the hub, free the connection.
-void drop(Conn *c, int reason) {
-    Hub *h = c->hub;
-    void *host_conn = c->host_conn;
-    forget(c);
-    h->host->conn_closed(h->host, host_conn, reason);
-}
+void update_watch(Conn *c);
 
 void on_conn_event(void *user, int, uint32_t events) {
     auto *c = static_cast<Conn *>(user);
@@ -190,65 +134,54 @@ void on_conn_event(void *user, int, uint32_t events) {
         return;
     }
     if (!(events & (IPCHUB_EV_READ | IPCHUB_EV_HANGUP))) return;
-    for (int i = 0; i < kReadsPerWakeup && c->receiving; ++i) {
-        ssize_t n = ::recv(c->fd, h->buffer, sizeof h->buffer, MSG_DONTWAIT);
-        if (n > 0) {
-            h->host->conn_received(h->host, c->host_conn, h->buffer, size_t(n));
-            if (size_t(n) < sizeof h->buffer) return;
-            continue;
-        }
-        if (n == 0) return drop(c, 0);
-        if (errno == EAGAIN || errno == EINTR) return;
-        return drop(c, errno);
-    }
+    if (auto end = ipchub::plugin::pump_stream(h->host, c->host_conn, c->fd, h->buffer, sizeof h->buffer,
+                                               kReadsPerWakeup, &c->receiving))
+        h->conns.lost(c, *end); // the client went away: torn down, then reported once
 }
 
-std::string peer_name(const sockaddr_storage &ss) {
+void update_watch(Conn *c) {
+    Hub *h = c->hub;
+    if (c->hung_up && !c->receiving) return;
+    uint32_t ev = (c->receiving ? IPCHUB_EV_READ : 0u) | (c->want_write ? IPCHUB_EV_WRITE : 0u);
+    c->hung_up = false;
+    h->host->watch_fd(h->host, c->fd, ev, on_conn_event, c);
+}
+
+std::string peer_name(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
-    if (ss.ss_family == AF_INET) {
-        auto *a = reinterpret_cast<const sockaddr_in *>(&ss);
-        ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        port = ntohs(a->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-        auto *a = reinterpret_cast<const sockaddr_in6 *>(&ss);
-        ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-        port = ntohs(a->sin6_port);
+    if (::getpeername(fd, reinterpret_cast<sockaddr *>(&ss), &len) == 0) {
+        if (ss.ss_family == AF_INET) {
+            auto *a = reinterpret_cast<const sockaddr_in *>(&ss);
+            ::inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+            port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            auto *a = reinterpret_cast<const sockaddr_in6 *>(&ss);
+            ::inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+            port = ntohs(a->sin6_port);
+        }
     }
     return std::string("tcp ") + host + ":" + std::to_string(port);
 }
 
-void on_accept(void *user, int, uint32_t) {
+void on_accepted(void *user, int fd) {
     auto *h = static_cast<Hub *>(user);
-    for (;;) {
-        sockaddr_storage peer{};
-        socklen_t len = sizeof peer;
-        int fd = ::accept4(h->listen_fd, reinterpret_cast<sockaddr *>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE) log(h, IPCHUB_LOG_WARN, "accept: out of file descriptors");
-            return; // EAGAIN: all taken
-        }
-        set_nodelay(fd);
-        auto *c = new (std::nothrow) Conn{h, fd};
-        if (!c) {
-            ::close(fd);
-            continue;
-        }
-        c->host_conn = h->host->conn_opened(h->host, c, peer_name(peer).c_str());
-        if (!c->host_conn) { // the hub refuses (shutting down)
-            ::close(fd);
-            delete c;
-            continue;
-        }
-        h->conns.insert(c);
-        update_watch(c);
+    set_nodelay(fd);
+    auto *c = new (std::nothrow) Conn{h, fd};
+    if (!c) {
+        ::close(fd);
+        return;
     }
+    if (h->conns.report_opened(c, peer_name(fd).c_str())) update_watch(c); // else the hub refused (shutting down)
 }
 
 int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **state, char *err, size_t err_len) {
     auto *h = new (std::nothrow) Hub;
-    if (!h) return fail(err, err_len, -ENOMEM, "out of memory");
+    if (!h) return format_error(err, err_len, -ENOMEM, "out of memory");
     h->host = host;
+    h->conns.set_host(host);
     int rc = load_config(params->config_json, h->addr, h->allow_non_loopback, err, err_len);
     if (rc < 0) {
         delete h;
@@ -261,18 +194,17 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
 int hub_start(void *state, char *err, size_t err_len) {
     auto *h = static_cast<Hub *>(state);
     int fd = ::socket(h->addr.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fail(err, err_len, -errno, "socket: %s", std::strerror(errno));
+    if (fd < 0) return format_error(err, err_len, -errno, "socket: %s", std::strerror(errno));
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); // restart while old connections linger
     if (::bind(fd, reinterpret_cast<sockaddr *>(&h->addr.storage), h->addr.len) != 0 || ::listen(fd, SOMAXCONN) != 0) {
         int e = errno;
         ::close(fd);
-        return fail(err, err_len, -e, "cannot listen on %s: %s%s", h->addr.text.c_str(), std::strerror(e),
-                    e == EADDRINUSE ? " (another hub or program uses that port; give each instance its own \"port\")" : "");
+        return format_error(err, err_len, -e, "cannot listen on %s: %s%s", h->addr.text.c_str(), std::strerror(e),
+                            e == EADDRINUSE ? " (another hub or program uses that port; give each instance its own \"port\")"
+                                            : "");
     }
-    h->listen_fd = fd;
-    int rc = h->host->watch_fd(h->host, fd, IPCHUB_EV_READ, on_accept, h);
-    if (rc < 0) return fail(err, err_len, rc, "cannot watch the listening socket: %s", std::strerror(-rc));
+    if (int rc = h->listener.adopt(h->host, fd, on_accepted, h, err, err_len); rc < 0) return rc;
     if (!h->addr.loopback)
         log(h, IPCHUB_LOG_WARN,
             "listening on non-loopback address " + h->addr.text +
@@ -282,28 +214,13 @@ int hub_start(void *state, char *err, size_t err_len) {
     return 0;
 }
 
-void hub_stop(void *state) {
-    auto *h = static_cast<Hub *>(state);
-    if (h->listen_fd < 0) return;
-    h->host->unwatch_fd(h->host, h->listen_fd);
-    ::close(h->listen_fd);
-    h->listen_fd = -1;
-}
+void hub_stop(void *state) { static_cast<Hub *>(state)->listener.stop(); }
 
 int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
     auto *c = static_cast<Conn *>(conn);
-    msghdr msg{};
-    msg.msg_iov = const_cast<iovec *>(iov);
-    msg.msg_iovlen = iovcnt > IOV_MAX ? IOV_MAX : iovcnt;
-    ssize_t n = ::sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    size_t total = 0;
-    for (size_t i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EINTR) return -errno;
-        n = 0;
-    }
-    if (size_t(n) < total && !c->want_write) { // ask the loop to tell us when there is room
-        c->want_write = true;
+    int64_t n = ipchub::plugin::stream_send(c->fd, StreamKind::socket, iov, iovcnt);
+    if (n >= 0 && size_t(n) < ipchub::plugin::iov_bytes(iov, iovcnt) && !c->want_write) {
+        c->want_write = true; // ask the loop to tell us when there is room
         update_watch(c);
     }
     return n;
@@ -316,12 +233,12 @@ void hub_set_receiving(void *, void *conn, int enabled) {
     update_watch(c);
 }
 
-void hub_close(void *, void *conn) { forget(static_cast<Conn *>(conn)); }
+void hub_close(void *state, void *conn) { static_cast<Hub *>(state)->conns.close(static_cast<Conn *>(conn)); }
 
 void hub_cleanup(void *state) {
     auto *h = static_cast<Hub *>(state);
     hub_stop(h);
-    while (!h->conns.empty()) forget(*h->conns.begin());
+    h->conns.close_all();
     delete h; // TCP leaves no named object behind: nothing to unlink
 }
 
@@ -337,13 +254,13 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
     int rc = load_config(params->config_json, addr, allow, err, err_len);
     if (rc < 0) return rc;
     int fd = ::socket(addr.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return fail(err, err_len, -errno, "socket: %s", std::strerror(errno));
+    if (fd < 0) return format_error(err, err_len, -errno, "socket: %s", std::strerror(errno));
     int e = 0;
     if (::connect(fd, reinterpret_cast<sockaddr *>(&addr.storage), addr.len) != 0) {
         e = errno;
         if (e == EINPROGRESS) {
             int timeout = params->connect_timeout_ms < 0 ? 5000 : params->connect_timeout_ms;
-            int w = wait_fd(fd, POLLOUT, timeout);
+            int w = ipchub::plugin::wait_fd(fd, POLLOUT, timeout);
             socklen_t len = sizeof e;
             if (w == 0) e = ETIMEDOUT;
             else if (w < 0) e = -w;
@@ -353,45 +270,28 @@ int client_connect(const ipchub_client_params *params, void **conn, char *err, s
     if (e != 0) {
         ::close(fd);
         if (e == ECONNREFUSED)
-            return fail(err, err_len, -ECONNREFUSED, "no hub is running for instance '%s' (nothing listens on tcp %s)",
-                        params->instance, addr.text.c_str());
-        return fail(err, err_len, -e, "cannot connect to tcp %s: %s", addr.text.c_str(), std::strerror(e));
+            return format_error(err, err_len, -ECONNREFUSED,
+                                "no hub is running for instance '%s' (nothing listens on tcp %s)", params->instance,
+                                addr.text.c_str());
+        return format_error(err, err_len, -e, "cannot connect to tcp %s: %s", addr.text.c_str(), std::strerror(e));
     }
     set_nodelay(fd);
     auto *c = new (std::nothrow) Client{fd};
     if (!c) {
         ::close(fd);
-        return fail(err, err_len, -ENOMEM, "out of memory");
+        return format_error(err, err_len, -ENOMEM, "out of memory");
     }
     *conn = c;
     return 0;
 }
 
 int64_t client_send(void *conn, const struct iovec *iov, size_t iovcnt, int timeout_ms) {
-    auto *c = static_cast<Client *>(conn);
-    msghdr msg{};
-    msg.msg_iov = const_cast<iovec *>(iov);
-    msg.msg_iovlen = iovcnt > IOV_MAX ? IOV_MAX : iovcnt;
-    for (;;) {
-        ssize_t n = ::sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n >= 0) return n;
-        if (errno == EPIPE || errno == ECONNRESET) return -EPIPE;
-        if (errno != EAGAIN && errno != EINTR) return -errno;
-        int rc = wait_fd(c->fd, POLLOUT, timeout_ms);
-        if (rc <= 0) return rc; // 0: timed out
-    }
+    return ipchub::plugin::stream_send_wait(static_cast<Client *>(conn)->fd, StreamKind::socket, iov, iovcnt,
+                                            Deadline::after_ms(timeout_ms));
 }
 
 int64_t client_recv(void *conn, void *buf, size_t cap, int timeout_ms) {
-    auto *c = static_cast<Client *>(conn);
-    for (;;) {
-        ssize_t n = ::recv(c->fd, buf, cap, MSG_DONTWAIT);
-        if (n > 0) return n;
-        if (n == 0 || errno == ECONNRESET) return -EPIPE;
-        if (errno != EAGAIN && errno != EINTR) return -errno;
-        int rc = wait_fd(c->fd, POLLIN, timeout_ms);
-        if (rc <= 0) return rc;
-    }
+    return ipchub::plugin::stream_recv_wait(static_cast<Client *>(conn)->fd, buf, cap, Deadline::after_ms(timeout_ms));
 }
 
 void client_close(void *conn) {
@@ -400,32 +300,16 @@ void client_close(void *conn) {
     delete c;
 }
 
-const ipchub_plugin kPlugin = [] {
-    ipchub_plugin p{};
-    p.abi_version = IPCHUB_ABI_VERSION;
-    p.struct_size = sizeof(ipchub_plugin);
-    p.name = "tcp";
-    p.version = "1.0";
-    p.description = "TCP stream (loopback by default; unauthenticated, unencrypted)";
-    p.capabilities = IPCHUB_CAP_NETWORK;
-    p.max_frame_size = 0; // a stream: the hub's limit applies
-    p.hub_init = hub_init;
-    p.hub_start = hub_start;
-    p.hub_stop = hub_stop;
-    p.hub_send = hub_send;
-    p.hub_set_receiving = hub_set_receiving;
-    p.hub_close = hub_close;
-    p.hub_cleanup = hub_cleanup;
-    p.sweep = nullptr; // nothing named to sweep: the kernel frees a dead hub's port
-    p.client_connect = client_connect;
-    p.client_send = client_send;
-    p.client_recv = client_recv;
-    p.client_close = client_close;
-    return p;
-}();
+IPCHUB_PLUGIN_TABLE(kPlugin,
+    .name = "tcp",
+    .version = "1.0",
+    .description = "TCP stream (loopback by default; unauthenticated, unencrypted)",
+    .capabilities = IPCHUB_CAP_NETWORK,
+    .max_frame_size = 0, // a stream: the hub's limit applies
+    IPCHUB_HUB_HALF_MEMBERS,
+    .sweep = nullptr, // nothing named to sweep: the kernel frees a dead hub's port
+    IPCHUB_CLIENT_HALF_MEMBERS)
 
 } // namespace
 
-extern "C" IPCHUB_PLUGIN_EXPORT const ipchub_plugin *ipchub_plugin_entry(uint32_t host_abi_version) {
-    return IPCHUB_ABI_MAJOR(host_abi_version) == IPCHUB_ABI_VERSION_MAJOR ? &kPlugin : nullptr;
-}
+IPCHUB_PLUGIN_ENTRY(kPlugin)

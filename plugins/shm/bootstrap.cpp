@@ -79,26 +79,18 @@ void on_hello(void *user, int fd, uint32_t) {
 
 } // namespace
 
-void on_accept(void *user, int, uint32_t) {
+void on_accepted(void *user, int fd) {
     auto *h = static_cast<Hub *>(user);
-    for (;;) {
-        plugin::PeerCredentials peer;
-        int fd = plugin::accept_peer(h->listen_fd, peer);
-        if (fd < 0) {
-            if (fd == -EMFILE || fd == -ENFILE) log(h, IPCHUB_LOG_WARN, "accept: out of file descriptors");
-            return; // -EAGAIN: all taken
-        }
-        auto *c = new (std::nothrow) Conn;
-        if (!c) {
-            ::close(fd);
-            continue;
-        }
-        c->hub = h;
-        c->sock = fd;
-        c->peer = peer.description();
-        h->conns.add(c);
-        h->host->watch_fd(h->host, fd, IPCHUB_EV_READ, on_hello, c);
+    auto *c = new (std::nothrow) Conn;
+    if (!c) {
+        ::close(fd);
+        return;
     }
+    c->hub = h;
+    c->sock = fd;
+    c->peer = plugin::peer_credentials(fd).description();
+    h->conns.add(c);
+    h->host->watch_fd(h->host, fd, IPCHUB_EV_READ, on_hello, c);
 }
 
 void close_unopened(Hub *h) {

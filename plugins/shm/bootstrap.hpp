@@ -9,8 +9,9 @@
 
 namespace ipchub::shm {
 
-// Watch callback of the listening socket: accepts every waiting client.
-void on_accept(void *hub, int fd, uint32_t events);
+// A client accepted on the registration socket (Listener::Accepted):
+// wait for its hello.
+void on_accepted(void *hub, int fd);
 
 // Closes the clients whose handshake has not finished (hub_stop).
 void close_unopened(Hub *h);

@@ -45,22 +45,15 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
 
 int hub_start(void *state, char *err, size_t err_len) {
     auto *h = static_cast<Hub *>(state);
-    int fd = plugin::listen_unix(h->path, SOCK_SEQPACKET, h->file_mode, err, err_len);
-    if (fd < 0) return fd;
-    h->listen_fd = fd;
-    int rc = h->host->watch_fd(h->host, fd, IPCHUB_EV_READ, on_accept, h);
-    if (rc < 0) return format_error(err, err_len, rc, "cannot watch the listening socket: %s", std::strerror(-rc));
-    log(h, IPCHUB_LOG_DEBUG, "listening on " + h->path + ", rings of " + std::to_string(h->ring_bytes) + " bytes");
-    return 0;
+    return h->listener.listen_unix(h->host, h->path, SOCK_SEQPACKET, h->file_mode, on_accepted, h,
+                             ", rings of " + std::to_string(h->ring_bytes) + " bytes", err, err_len);
 }
 
 // No threads of our own to stop: everything runs on the hub's loop.
 void hub_stop(void *state) {
     auto *h = static_cast<Hub *>(state);
     close_unopened(h);
-    if (h->listen_fd < 0) return;
-    plugin::close_watched(h->host, h->listen_fd);
-    ::unlink(h->path.c_str());
+    h->listener.stop();
 }
 
 int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {

@@ -15,6 +15,7 @@
 
 #include "config.hpp"
 #include "connection_set.hpp"
+#include "listener.hpp"
 
 #include <ipchub/plugin.h>
 
@@ -39,7 +40,7 @@ struct Hub {
     uint32_t spin_us = 0;  // the hub's spin setting, passed on to clients
     bool edge = false;     // the host has IPCHUB_EV_EDGE: doorbells are never read
     bool spinning = false; // between hub_poll(0) and hub_poll(1): clients need not ring
-    int listen_fd = -1;
+    plugin::Listener listener; // the registration socket
     unsigned next_segment = 0;
     plugin::ConnectionSet<Conn> conns; // from accept on; opened() once the host knows them (hub_conn.hpp)
     std::vector<uint8_t> buffer = std::vector<uint8_t>(kDrainChunk);

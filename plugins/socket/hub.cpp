@@ -38,12 +38,10 @@ struct Hub {
     const ipchub_host *host = nullptr;
     std::string path;
     uint32_t file_mode = 0600;
-    int listen_fd = -1;
+    plugin::Listener listener;
     plugin::ConnectionSet<Conn> conns;
     unsigned char buffer[kReadBuffer];
 };
-
-void log(Hub *h, int level, const std::string &text) { h->host->log(h->host, level, text.c_str()); }
 
 void update_watch(Conn *c);
 
@@ -76,22 +74,14 @@ void update_watch(Conn *c) {
     h->host->watch_fd(h->host, c->fd, ev, on_conn_event, c);
 }
 
-void on_accept(void *user, int, uint32_t) {
+void on_accepted(void *user, int fd) {
     auto *h = static_cast<Hub *>(user);
-    for (;;) {
-        plugin::PeerCredentials peer;
-        int fd = plugin::accept_peer(h->listen_fd, peer);
-        if (fd < 0) {
-            if (fd == -EMFILE || fd == -ENFILE) log(h, IPCHUB_LOG_WARN, "accept: out of file descriptors");
-            return; // -EAGAIN: all taken
-        }
-        auto *c = new (std::nothrow) Conn{h, fd};
-        if (!c) {
-            ::close(fd);
-            continue;
-        }
-        if (h->conns.report_opened(c, peer.description().c_str())) update_watch(c);
+    auto *c = new (std::nothrow) Conn{h, fd};
+    if (!c) {
+        ::close(fd);
+        return;
     }
+    if (h->conns.report_opened(c, plugin::peer_credentials(fd).description().c_str())) update_watch(c);
 }
 
 } // namespace
@@ -114,21 +104,10 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
 
 int hub_start(void *state, char *err, size_t err_len) {
     auto *h = static_cast<Hub *>(state);
-    int fd = plugin::listen_unix(h->path, SOCK_STREAM, h->file_mode, err, err_len);
-    if (fd < 0) return fd;
-    h->listen_fd = fd;
-    int rc = h->host->watch_fd(h->host, fd, IPCHUB_EV_READ, on_accept, h);
-    if (rc < 0) return format_error(err, err_len, rc, "cannot watch the listening socket: %s", std::strerror(-rc));
-    log(h, IPCHUB_LOG_DEBUG, "listening on " + h->path);
-    return 0;
+    return h->listener.listen_unix(h->host, h->path, SOCK_STREAM, h->file_mode, on_accepted, h, "", err, err_len);
 }
 
-void hub_stop(void *state) {
-    auto *h = static_cast<Hub *>(state);
-    if (h->listen_fd < 0) return;
-    plugin::close_watched(h->host, h->listen_fd);
-    ::unlink(h->path.c_str());
-}
+void hub_stop(void *state) { static_cast<Hub *>(state)->listener.stop(); }
 
 int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
     auto *c = static_cast<Conn *>(conn);

@@ -17,6 +17,12 @@ int accept_peer(int listen_fd, PeerCredentials &peer) {
     do fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) return -errno;
+    peer = peer_credentials(fd);
+    return fd;
+}
+
+PeerCredentials peer_credentials(int fd) {
+    PeerCredentials peer;
     ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
@@ -25,7 +31,7 @@ int accept_peer(int listen_fd, PeerCredentials &peer) {
         peer.gid = cred.gid;
         peer.known = true;
     }
-    return fd;
+    return peer;
 }
 
 } // namespace ipchub::plugin

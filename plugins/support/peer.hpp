@@ -19,6 +19,10 @@ struct PeerCredentials {
     std::string description() const;
 };
 
+// Who is connected on the UNIX socket `fd` (SO_PEERCRED); known = false
+// when the kernel would not say.
+PeerCredentials peer_credentials(int fd);
+
 // accept4() one pending connection, non-blocking and close-on-exec, and
 // fills `peer`. Returns the descriptor, or a negative errno (-EAGAIN: none
 // pending; -EMFILE/-ENFILE: out of descriptors, the caller may log it).

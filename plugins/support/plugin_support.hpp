@@ -9,6 +9,8 @@
 //   connection_set.hpp  owning a hub half's connections; one teardown path
 //   peer.hpp            accept with SO_PEERCRED
 //   unix_socket.hpp     listen/connect on the instance's socket files
+//   listener.hpp        the hub's listening socket: accept loop, out-of-descriptor guard
+//   repeated_warning.hpp a warning said once per interval, with a count
 //   stream_io.hpp       a byte stream over a socket, pipe or FIFO
 //   sigpipe_guard.hpp   writing to a pipe without dying of SIGPIPE
 //   clock.hpp           monotonic clocks, Deadline
@@ -25,8 +27,10 @@
 #include "pidfd.hpp"
 #include "plugin_halves.hpp"
 #include "plugin_table.hpp"
+#include "repeated_warning.hpp"
 #include "sigpipe_guard.hpp"
 #include "spin.hpp"
 #include "stream_io.hpp"
+#include "listener.hpp"
 #include "unix_socket.hpp"
 #include "wait_fd.hpp"

@@ -44,9 +44,15 @@ cmake --install "$BUILD" --prefix "$PREFIX" >"$WORK/install.log" 2>&1 || fail "c
 for f in bin/myipchub bin/myipcpub bin/myipcsub lib/libipchub.so lib/ipchub/plugins/libipchub-socket.so \
          etc/ipchub/plugins.json include/ipchub/plugin.h include/ipchub/protocol.h include/ipchub/client.hpp \
          include/ipchub/client.h include/ipchub/export.h lib/cmake/ipchub/ipchubConfig.cmake lib/cmake/ipchub/ipchubConfigVersion.cmake \
-         lib/cmake/ipchub/ipchubTargets.cmake lib/pkgconfig/ipchub.pc; do
+         lib/cmake/ipchub/ipchubTargets.cmake lib/pkgconfig/ipchub.pc \
+         lib/libipchub_plugin_kit.a lib/cmake/ipchub/ipchubPluginKitTargets.cmake lib/cmake/ipchub/ipchub-plugin.map \
+         include/ipchub/plugin_kit/plugin_support.hpp include/ipchub/plugin_kit/listener.hpp \
+         include/ipchub/plugin_kit/connection_set.hpp include/ipchub/plugin_kit/stream_io.hpp; do
     [ -e "$PREFIX/$f" ] || fail "not installed: $f"
 done
+# The kit's testing/ helpers are for the stock transports' own tests only.
+testing=$(find "$PREFIX/include" -path '*testing*' -o -name 'hub_init_probe.hpp')
+[ -z "$testing" ] || fail "the kit's testing helpers are installed: $testing"
 # The runtime shared by hub and libipchub (sdk/runtime) is internal: never
 # installed, never named by the CMake package or pkg-config.
 internal=$(find "$PREFIX" -name '*ipchub_runtime*'; grep -rl ipchub_runtime "$PREFIX/lib/cmake" "$PREFIX/lib/pkgconfig" || true)
@@ -63,7 +69,7 @@ resolved=$(ldd "$PREFIX/bin/myipcpub" | awk '/libipchub\.so/ {print $3}')
     fail "installed myipcpub resolves libipchub to '$resolved', not $PREFIX/lib"
 
 # ---- 2. out-of-tree tcp plugin: find_package(ipchub) only ----
-step "build examples/tcp-plugin against the prefix"
+step "build examples/tcp-plugin against the prefix (ipchub::plugin_kit)"
 cmake -S "$SRC/examples/tcp-plugin" -B "$WORK/tcp-build" -DCMAKE_PREFIX_PATH="$PREFIX" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-Werror >"$WORK/tcp-build.log" 2>&1 ||
     fail "configuring the tcp plugin failed"
@@ -82,8 +88,10 @@ cmake --install "$WORK/tcp-build" --prefix "$PREFIX" >>"$WORK/tcp-build.log" 2>&
 TCP_SO=$PREFIX/lib/ipchub/plugins/libipchub-tcp.so
 [ -f "$TCP_SO" ] || fail "the tcp plugin was not installed into $PREFIX/lib/ipchub/plugins"
 ! readelf -d "$TCP_SO" | grep NEEDED | grep -q libipchub || fail "the tcp plugin links libipchub (plugins must not)"
-exported=$(nm -D --defined-only "$TCP_SO" | awk '$2 == "T" {print $3}')
-[ "$exported" = "ipchub_plugin_entry" ] || fail "the tcp plugin exports more than its entry point: $exported"
+# Every dynamic symbol of every type (T, W, V, u, B, D, ...), not only code:
+# the version script must keep the kit's and libstdc++'s out too.
+exported=$(nm -D --defined-only "$TCP_SO" | awk '{print $NF}')
+[ "$exported" = "ipchub_plugin_entry" ] || fail "the tcp plugin exports more than its entry point: $(echo $exported)"
 
 # ---- 3. out-of-tree C client: pkg-config only ----
 step "build examples/client-c against the prefix (pkg-config)"
