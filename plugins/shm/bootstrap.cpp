@@ -73,14 +73,42 @@ void on_hello(void *user, int fd, uint32_t) {
     int rc = send_with_fds(fd, &reply, sizeof reply, fds, 2);
     ::close(seg_fd); // our mapping stays; the client has its own descriptor now
     if (rc < 0) return h->conns.close(c);
+    end_handshake(c);
     h->host->unwatch_fd(h->host, fd); // open_conn watches it again, for liveness
     open_conn(c);
 }
 
-} // namespace
+// A connection that has not said hello within handshake_timeout_ms: a
+// client that never will must not hold a descriptor for ever.
+void on_handshake_timeout(void *user) {
+    auto *c = static_cast<Conn *>(user);
+    c->handshake_timer = 0; // fired: nothing to cancel
+    log(c->hub, IPCHUB_LOG_WARN,
+        "closing a connection to shm.sock (" + c->peer + ") that sent no hello within " +
+            std::to_string(c->hub->handshake_timeout_ms) + " ms (config handshake_timeout_ms)");
+    c->hub->conns.close(c);
+}
 
-void on_accepted(void *user, int fd) {
-    auto *h = static_cast<Hub *>(user);
+// Too many connections in their handshake: close this one at once. One log
+// line when the limit is reached; the count of the burst when it is over.
+void refuse_over_limit(Hub *h, int fd) {
+    ::close(fd);
+    if (h->refused_at_limit++ == 0)
+        log(h, IPCHUB_LOG_WARN,
+            "closing new connections to shm.sock: " + std::to_string(h->pending) +
+                " are still in their handshake (config max_pending_handshakes)");
+}
+
+// An accepted connection: owned from now on, waiting for its hello within
+// the handshake timeout, unless too many are waiting already.
+void start_handshake(Hub *h, int fd, const plugin::PeerCredentials &peer) {
+    if (h->pending >= h->max_pending_handshakes) return refuse_over_limit(h, fd);
+    if (h->refused_at_limit > 0) {
+        log(h, IPCHUB_LOG_WARN,
+            "accepting connections to shm.sock again (" + std::to_string(h->refused_at_limit) +
+                " closed at max_pending_handshakes)");
+        h->refused_at_limit = 0;
+    }
     auto *c = new (std::nothrow) Conn;
     if (!c) {
         ::close(fd);
@@ -88,9 +116,23 @@ void on_accepted(void *user, int fd) {
     }
     c->hub = h;
     c->sock = fd;
-    c->peer = plugin::peer_credentials(fd).description();
+    c->peer = peer.description();
+    c->pending = true;
+    ++h->pending;
     h->conns.add(c);
+    int64_t timer = h->host->add_timer(h->host, h->handshake_timeout_ms, 0, on_handshake_timeout, c);
+    if (timer < 0) {
+        log(h, IPCHUB_LOG_WARN, "refused a client (" + c->peer + "): no timer for its handshake");
+        return h->conns.close(c);
+    }
+    c->handshake_timer = timer;
     h->host->watch_fd(h->host, fd, IPCHUB_EV_READ, on_hello, c);
+}
+
+} // namespace
+
+void on_accepted(void *user, int fd) {
+    start_handshake(static_cast<Hub *>(user), fd, plugin::peer_credentials(fd));
 }
 
 void close_unopened(Hub *h) {

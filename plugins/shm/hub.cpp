@@ -36,6 +36,8 @@ int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **st
     h->path = std::move(path);
     h->file_mode = params->file_mode;
     h->ring_bytes = config.ring_bytes;
+    h->handshake_timeout_ms = config.handshake_timeout_ms;
+    h->max_pending_handshakes = config.max_pending_handshakes;
     if (IPCHUB_HAS_MEMBER(params, ipchub_hub_params, spin_us)) h->spin_us = params->spin_us;
     h->edge = IPCHUB_ABI_MINOR(host->abi_version) >= 1;
     h->conns.set_host(host);
@@ -66,6 +68,8 @@ int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
     size_t total = plugin::iov_bytes(iov, iovcnt);
     auto wake = [&] { sem_post(&ring.header()->items); };
     int64_t taken = write_available(ring, iov, iovcnt, total, 0, wake);
+    // Bounded: each turn either moves at least one byte or stops (a head that
+    // moved backwards or past our tail is corruption, which sticks).
     while (taken >= 0 && size_t(taken) < total) {
         // Full: announce that we wait for space, then look once more (so a
         // client that read in between cannot be missed).
@@ -75,6 +79,10 @@ int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
         }
         taken = write_available(ring, iov, iovcnt, total, size_t(taken), wake);
     }
+    if (taken == -EPROTO)
+        log(c->hub, IPCHUB_LOG_WARN,
+            "closing client " + c->peer + ": it corrupted its shared ring from the hub (its read index moved "
+            "backwards or past what the hub wrote)");
     return taken;
 }
 
@@ -91,16 +99,16 @@ int hub_poll(void *state, int sleeping) {
     }
     if (sleeping) h->spinning = false;
     int handled = 0;
-    // drain() may free the connection it drains (a corrupt ring), nothing
-    // else: so step past it before draining.
+    // serve() may free the connection it serves (a corrupt ring, a hung-up
+    // client done), nothing else: so step past it first.
     for (auto it = h->conns.begin(); it != h->conns.end();) {
         Conn *c = *it++;
         if (!c->opened()) continue; // still in its handshake
         if (c->want_space && check_space(c)) ++handled;
         if (!c->receiving) continue; // resuming rings the doorbell
-        if (!c->seg.to_hub.empty()) {
+        if (!c->seg.to_hub.empty()) { // a corrupt ring is "not empty": serve drops it
             bool more = false;
-            if (!drain(c, kDrainPerWakeup, &more)) continue;
+            if (!serve(c, &more)) continue;
             ++handled;
             if (more || !sleeping) continue;
         }

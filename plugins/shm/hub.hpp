@@ -37,6 +37,10 @@ struct Hub {
     std::string path; // the registration socket (registration.hpp)
     uint32_t file_mode = 0600;
     uint64_t ring_bytes = kDefaultRingBytes;
+    uint32_t handshake_timeout_ms = Config{}.handshake_timeout_ms;
+    uint32_t max_pending_handshakes = Config{}.max_pending_handshakes;
+    uint32_t pending = 0;           // connections in their handshake (Conn::pending)
+    uint64_t refused_at_limit = 0;  // closed at max_pending_handshakes since the last log line about it
     uint32_t spin_us = 0;  // the hub's spin setting, passed on to clients
     bool edge = false;     // the host has IPCHUB_EV_EDGE: doorbells are never read
     bool spinning = false; // between hub_poll(0) and hub_poll(1): clients need not ring

@@ -82,24 +82,49 @@ inline int init_ring_header(RingHeader *h, uint64_t capacity, bool shared, uint6
 // One side's view of a ring. Each process builds its own view with the
 // capacity it validated, so a peer that scribbles over the header can make
 // reads fail (-EPROTO) but never make this side touch memory outside the ring.
+//
+// The peer can write every byte of the header, so a view never reloads an
+// index it owns: the consumer keeps its own `head`, the producer its own
+// `tail`, and the shared words are only ever *written* by their owner (for
+// the peer to read). The index a view does not own is read from shared
+// memory and checked on every load: it may only move forwards, and never
+// further than the ring allows (head <= tail <= head + capacity). Anything
+// else is corruption, and it sticks: from then on every call of this view
+// returns -EPROTO, so a caller looping over a corrupt ring stops.
 class Ring {
 public:
     Ring() = default;
+    // Takes this side's copies of both indices from the header once (a
+    // freshly initialised one, or one this side wrote itself).
     Ring(RingHeader *header, uint8_t *data, uint64_t capacity)
-        : h_(header), data_(data), cap_(capacity), mask_(capacity - 1) {}
+        : h_(header), data_(data), cap_(capacity), mask_(capacity - 1), head_(header->head.load()),
+          tail_(header->tail.load()), seen_head_(head_), seen_tail_(tail_) {}
 
     uint64_t capacity() const { return cap_; }
     // Largest record try_write accepts.
     size_t max_record() const { return size_t(cap_ - kRecordHeader); }
     RingHeader *header() const { return h_; }
+    // The peer corrupted the ring (sticky): every call now returns -EPROTO.
+    bool corrupt() const { return corrupt_; }
 
-    // Bytes in the ring (records incl. their length words), or -EPROTO when
-    // the counters are impossible (peer corrupted them).
-    int64_t used() const {
-        uint64_t u = h_->tail.load() - h_->head.load();
-        return u > cap_ ? -EPROTO : int64_t(u);
+    // Consumer side: this side's read position (bytes ever consumed).
+    uint64_t read_position() const { return head_; }
+    // Consumer side: read nothing written past `position` (at most one ring
+    // ahead of read_position()): for a peer that is gone, whatever it writes
+    // from now on is not owed to anyone.
+    void end_at(uint64_t position) {
+        end_ = position;
+        ended_ = true;
     }
-    bool empty() const { return used() == 0; }
+
+    // Consumer side: bytes in the ring (records incl. their length words), or
+    // -EPROTO when the producer's tail is impossible.
+    int64_t used() {
+        uint64_t tail = 0;
+        if (!load_tail(tail)) return -EPROTO;
+        return int64_t(tail - head_);
+    }
+    bool empty() { return used() == 0; }
 
     // ---- producer ----
 
@@ -147,9 +172,11 @@ public:
         return false;
     }
     void producer_cancel_sleep() { h_->producer_waiting.store(0); }
-    int64_t free_space() const {
-        int64_t u = used();
-        return u < 0 ? u : int64_t(cap_) - u;
+    // Producer side: free bytes, or -EPROTO when the consumer's head is impossible.
+    int64_t free_space() {
+        uint64_t head = 0;
+        if (!load_head(head)) return -EPROTO;
+        return int64_t(cap_ - (tail_ - head));
     }
 
     // ---- consumer ----
@@ -158,14 +185,14 @@ public:
     // ring is empty, -EMSGSIZE when it is longer than cap (left in place),
     // -EPROTO when the ring is corrupt.
     int64_t read_record(void *buf, size_t cap) {
-        uint64_t head = h_->head.load(std::memory_order_relaxed); // only we write it
-        uint64_t avail = h_->tail.load() - head;
-        if (avail == 0) return 0;
+        int64_t avail = used();
+        if (avail <= 0) return avail;
         uint32_t len = 0;
-        if (avail > cap_ || !read_length(head, avail, len)) return -EPROTO;
+        if (!read_length(head_, uint64_t(avail), len)) return fail();
         if (len > cap) return -EMSGSIZE;
-        copy_out(head + kRecordHeader, buf, len);
-        h_->head.store(head + kRecordHeader + len);
+        copy_out(head_ + kRecordHeader, buf, len);
+        head_ += kRecordHeader + len;
+        h_->head.store(head_);
         return len;
     }
 
@@ -173,15 +200,17 @@ public:
     // are, the last one possibly in part (its remainder stays a record: the
     // length word is rewritten in front of it, in space we own). One release
     // of `head` for the whole batch. Returns bytes, 0 if empty, -EPROTO.
+    // Bounded: every turn of its loop moves at least one byte.
     int64_t read_stream(void *buf, size_t cap) {
-        uint64_t head = h_->head.load(std::memory_order_relaxed);
-        uint64_t avail = h_->tail.load() - head;
-        if (avail > cap_) return -EPROTO;
+        int64_t used_now = used();
+        if (used_now < 0) return used_now;
+        uint64_t avail = uint64_t(used_now);
         auto *out = static_cast<uint8_t *>(buf);
         size_t got = 0;
+        uint64_t head = head_;
         while (avail > 0 && got < cap) {
             uint32_t len = 0;
-            if (!read_length(head, avail, len)) return -EPROTO;
+            if (!read_length(head, avail, len)) return fail();
             size_t take = len < cap - got ? len : cap - got;
             copy_out(head + kRecordHeader, out + got, take);
             got += take;
@@ -196,7 +225,10 @@ public:
                 break;
             }
         }
-        if (got) h_->head.store(head);
+        if (got) {
+            head_ = head;
+            h_->head.store(head_);
+        }
         return int64_t(got);
     }
 
@@ -206,7 +238,8 @@ public:
     }
 
     // Before sleeping for data: announce it, then look again. True: still
-    // empty, go to sleep. False: data arrived, do not sleep.
+    // empty, go to sleep. False: data arrived (or the ring is corrupt, which
+    // the next read reports): do not sleep.
     bool consumer_prepare_sleep() {
         h_->consumer_waiting.store(1);
         if (used() == 0) return true;
@@ -217,10 +250,9 @@ public:
 
 private:
     int64_t write_record(const struct iovec *iov, size_t iovcnt, size_t take) {
-        uint64_t tail = h_->tail.load(std::memory_order_relaxed); // only we write it
         uint8_t le[4] = {uint8_t(take), uint8_t(take >> 8), uint8_t(take >> 16), uint8_t(take >> 24)};
-        copy_in(tail, le, 4);
-        uint64_t at = tail + kRecordHeader;
+        copy_in(tail_, le, 4);
+        uint64_t at = tail_ + kRecordHeader;
         size_t left = take;
         for (size_t i = 0; i < iovcnt && left; ++i) {
             size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
@@ -228,8 +260,41 @@ private:
             at += n;
             left -= n;
         }
-        h_->tail.store(tail + kRecordHeader + take); // publishes the record
+        tail_ += kRecordHeader + take;
+        h_->tail.store(tail_); // publishes the record
         return int64_t(take);
+    }
+
+    int64_t fail() {
+        corrupt_ = true;
+        return -EPROTO;
+    }
+
+    // The producer's tail, checked: never behind our head nor more than the
+    // ring ahead of it, never behind a tail we saw before. (Counters wrap at
+    // 2^64, so every comparison is a difference.)
+    bool load_tail(uint64_t &tail) {
+        if (corrupt_) return false;
+        tail = h_->tail.load();
+        if (tail - head_ > cap_ || tail - seen_tail_ > tail - head_) {
+            fail();
+            return false;
+        }
+        seen_tail_ = tail;
+        if (ended_ && tail - head_ > end_ - head_) tail = end_;
+        return true;
+    }
+    // The consumer's head, checked: never ahead of our tail nor more than the
+    // ring behind it, never behind a head we saw before.
+    bool load_head(uint64_t &head) {
+        if (corrupt_) return false;
+        head = h_->head.load();
+        if (tail_ - head > cap_ || head - seen_head_ > tail_ - seen_head_) {
+            fail();
+            return false;
+        }
+        seen_head_ = head;
+        return true;
     }
 
     // Reads the length word at `pos`; false when it cannot be a valid record.
@@ -259,6 +324,13 @@ private:
     uint8_t *data_ = nullptr;
     uint64_t cap_ = 0;
     uint64_t mask_ = 0;
+    uint64_t head_ = 0;      // consumer: ours, never reloaded
+    uint64_t tail_ = 0;      // producer: ours, never reloaded
+    uint64_t seen_head_ = 0; // producer: the consumer's head as last checked
+    uint64_t seen_tail_ = 0; // consumer: the producer's tail as last checked
+    uint64_t end_ = 0;       // consumer: with ended_, reads stop here (end_at)
+    bool ended_ = false;
+    bool corrupt_ = false;
 };
 
 // Waits on a semaphore for at most timeout_ms (CLOCK_MONOTONIC, so wall

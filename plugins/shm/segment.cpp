@@ -20,7 +20,7 @@ void Segment::unmap() {
 }
 
 std::string segment_name(const std::string &instance, pid_t pid, unsigned n) {
-    return "/" + segment_prefix(instance) + std::to_string(pid) + "." + std::to_string(n);
+    return segment_prefix(instance) + std::to_string(pid) + "." + std::to_string(n);
 }
 
 namespace {
@@ -37,26 +37,37 @@ int create_segment(const std::string &name, uint64_t ring_bytes, unsigned mode, 
         err = "invalid ring size " + std::to_string(ring_bytes);
         return -EINVAL;
     }
-    int fd = ::shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    int fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0) {
         int e = errno;
-        err = "shm_open " + name + ": " + std::strerror(e);
+        err = "memfd_create " + name + ": " + std::strerror(e);
         return -e;
     }
-    ::shm_unlink(name.c_str()); // the descriptor is all anyone needs from now on
     uint64_t size = kDataOffset + 2 * ring_bytes;
     void *base = MAP_FAILED;
-    if (::ftruncate(fd, off_t(size)) != 0 ||
-        (base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
-        int e = errno;
+    const char *step = "size";
+    errno = 0;
+    // fchmod: the memfd is reachable through /proc/<hub pid>/fd only by those
+    // who may ptrace the hub; the mode keeps it as private as a named object.
+    bool ok = ::fchmod(fd, mode_t(mode)) == 0 && ::ftruncate(fd, off_t(size)) == 0;
+    if (ok) {
+        step = "seal";
+        ok = ::fcntl(fd, F_ADD_SEALS, kSegmentSeals) == 0 && (::fcntl(fd, F_GET_SEALS) & kSegmentSeals) == kSegmentSeals;
+    }
+    if (ok) {
+        step = "map";
+        base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        ok = base != MAP_FAILED;
+    }
+    if (!ok) {
+        int e = errno ? errno : EPERM;
         ::close(fd);
-        err = "cannot size or map shared memory of " + std::to_string(size) + " bytes: " + std::strerror(e);
+        err = std::string("cannot ") + step + " a shared segment of " + std::to_string(size) + " bytes: " + std::strerror(e);
         return -e;
     }
     out.base = base;
     out.size = size_t(size);
-    attach_rings(out, ring_bytes);
-    SegmentHeader *h = out.header; // fresh pages are zero
+    SegmentHeader *h = static_cast<SegmentHeader *>(base); // fresh pages are zero
     h->magic = kSegmentMagic;
     h->layout_version = kLayoutVersion;
     h->data_offset = uint32_t(kDataOffset);
@@ -71,6 +82,7 @@ int create_segment(const std::string &name, uint64_t ring_bytes, unsigned mode, 
         err = std::string("sem_init: ") + std::strerror(-rc);
         return rc;
     }
+    attach_rings(out, ring_bytes); // after init: each view takes its indices from the header once
     // The hub starts asleep: the client's first record must ring its doorbell.
     h->to_hub.consumer_waiting.store(1);
     return fd;
@@ -101,6 +113,12 @@ int map_segment(int fd, Segment &out, std::string &err) {
     if (::fstat(fd, &st) != 0) {
         err = std::string("fstat of the shared segment: ") + std::strerror(errno);
         return -errno;
+    }
+    int seals = ::fcntl(fd, F_GET_SEALS);
+    if (seals < 0 || (seals & kSegmentSeals) != kSegmentSeals) {
+        err = "the hub's shared segment is not sealed against resizing (an ipchub hub of an older version, or not "
+              "an ipchub hub): refusing it, since a resize would crash this process";
+        return -EPROTO;
     }
     uint64_t size = uint64_t(st.st_size);
     if (size < kDataOffset || size > kDataOffset + 2 * kMaxRingBytes) {

@@ -9,6 +9,7 @@
 
 #include "ring.hpp"
 
+#include <fcntl.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -50,27 +51,37 @@ struct Segment {
     void unmap(); // idempotent
 };
 
-// "/ipchub.<instance>.shm.<pid>.<n>" (POSIX shm name; /dev/shm/ipchub.<...>).
+// "ipchub.<instance>.shm.<pid>.<n>": the memfd's name. It names nothing in
+// any file system; it only shows in /proc/<pid>/maps as
+// "/memfd:ipchub.<...> (deleted)", so a reader of maps knows whose it is.
 std::string segment_name(const std::string &instance, pid_t pid, unsigned n);
-// The prefix every segment of `instance` starts with, without the slash
+// The prefix every segment of `instance` starts with
 // (inline: the integration tests look for it in /proc/<pid>/maps).
 inline std::string segment_prefix(const std::string &instance) { return "ipchub." + instance + ".shm."; }
 
-// Creates and maps a fresh segment under `name` and unlinks the name at
-// once: from then on only descriptors and mappings keep it alive, so no
-// crash can leave it in /dev/shm. Returns the descriptor (>= 0, close-on-exec)
-// or a negative errno with a message in err.
+// The seals every segment carries before it leaves the hub: its size can
+// never change again (a client that could shrink it would make the hub's
+// next access a SIGBUS), and no seal can be added or removed.
+constexpr int kSegmentSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW;
+
+// Creates, sizes, seals and maps a fresh anonymous segment
+// (memfd_create(MFD_ALLOW_SEALING), then F_SEAL_SHRINK | F_SEAL_GROW |
+// F_SEAL_SEAL): no name exists to leak or to be opened by anyone else, and no
+// holder of the descriptor can truncate it. Returns the descriptor (>= 0,
+// close-on-exec) or a negative errno with a message in err.
 int create_segment(const std::string &name, uint64_t ring_bytes, unsigned mode, Segment &out, std::string &err);
 
-// Maps a segment received as a descriptor and checks its layout word and
-// sizes against this build. A mismatch is an error message, never a crash.
+// Maps a segment received as a descriptor and checks its seals (so the hub
+// cannot truncate it under the client either), layout word and sizes against
+// this build. A mismatch is an error message, never a crash.
 int map_segment(int fd, Segment &out, std::string &err);
 
 // Checks a mapped header (also used by tests on hand-made headers).
 int check_header(const SegmentHeader *h, uint64_t file_size, std::string &err);
 
-// Removes segments of `instance` a crashed hub may have left (only possible
-// in the instant between shm_open and shm_unlink). Returns how many.
+// Removes /dev/shm names of `instance` that a crashed hub of an earlier
+// ipchub version (which used shm_open, then shm_unlink) may have left.
+// Segments of this version have no name at all. Returns how many.
 int sweep_segments(const std::string &instance);
 
 } // namespace ipchub::shm

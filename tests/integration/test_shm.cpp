@@ -32,11 +32,11 @@ std::string binary_bytes(size_t n, unsigned seed) {
     return s;
 }
 
-// The shm segments a process has mapped (they show as "(deleted)": the names
-// are unlinked as soon as they are created).
+// The shm segments a process has mapped (memfds: they show as
+// "/memfd:ipchub.<instance>.shm.<pid>.<n> (deleted)").
 size_t shm_mappings(pid_t pid, const std::string &instance) {
     std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
-    std::string prefix = "/dev/shm/" + ipchub::shm::segment_prefix(instance), line;
+    std::string prefix = "/memfd:" + ipchub::shm::segment_prefix(instance), line;
     std::set<std::string> names;
     while (std::getline(maps, line)) {
         size_t at = line.find(prefix);

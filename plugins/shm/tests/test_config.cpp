@@ -54,7 +54,8 @@ TEST_CASE("config: ring_bytes out of range, not a power of two or not a number i
 TEST_CASE("config: an unknown key is named, with the allowed ones") {
     Parsed p = parse("{\"ring_bytes\": 4096, \"ringbytes\": 1}");
     CHECK_FALSE(p.ok);
-    CHECK(p.err == "config: unknown key \"ringbytes\" (allowed: ring_bytes, comment)");
+    CHECK(p.err == "config: unknown key \"ringbytes\" (allowed: ring_bytes, handshake_timeout_ms, "
+                   "max_pending_handshakes, comment)");
 }
 
 TEST_CASE("config: not an object, or not JSON, is refused") {
@@ -64,4 +65,21 @@ TEST_CASE("config: not an object, or not JSON, is refused") {
     Parsed broken = parse("{\"ring_bytes\": ");
     CHECK_FALSE(broken.ok);
     CHECK(broken.err.rfind("config is not valid JSON", 0) == 0);
+}
+
+TEST_CASE("config: handshake limits: defaults, values, and out-of-range values refused by key") {
+    Parsed d = parse("{}");
+    CHECK(d.config.handshake_timeout_ms == 5000);
+    CHECK(d.config.max_pending_handshakes == 256);
+    Parsed p = parse("{\"handshake_timeout_ms\": 250, \"max_pending_handshakes\": 8}");
+    CHECK(p.ok);
+    CHECK(p.config.handshake_timeout_ms == 250);
+    CHECK(p.config.max_pending_handshakes == 8);
+    for (const char *json : {"{\"handshake_timeout_ms\": 0}", "{\"handshake_timeout_ms\": 600001}",
+                             "{\"max_pending_handshakes\": 0}", "{\"max_pending_handshakes\": 1.5}"}) {
+        CAPTURE(json);
+        Parsed bad = parse(json);
+        CHECK_FALSE(bad.ok);
+        CHECK(bad.err.find(std::string(json).substr(2, std::string(json).find('"', 2) - 2)) != std::string::npos);
+    }
 }

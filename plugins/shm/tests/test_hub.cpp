@@ -5,6 +5,7 @@
 #include "hub.hpp"
 #include "registration.hpp"
 #include "segment.hpp"
+#include "doorbell.hpp"
 
 #include <doctest/doctest.h>
 
@@ -17,6 +18,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -40,8 +42,18 @@ struct FakeHost {
         ipchub_fd_callback cb;
         void *user;
     };
+    struct Timer {
+        ipchub_callback cb;
+        void *user;
+        uint32_t delay_ms;
+    };
     ipchub_host host{};
     std::map<int, Watch> watches;
+    std::map<int64_t, Timer> timers; // pending one-shot timers; fire_timers() runs them
+    int64_t next_timer = 0;
+    size_t received = 0;               // bytes handed to conn_received
+    std::function<void()> on_received; // runs after each conn_received (a racing client)
+    void *last_plugin_conn = nullptr;  // the plugin's handle of the last client opened
     int opened = 0;
     std::vector<int> closed; // reasons, in order
     bool refuse = false;     // conn_opened returns NULL (a hub shutting down)
@@ -57,16 +69,34 @@ struct FakeHost {
             return 0;
         };
         host.unwatch_fd = [](const ipchub_host *h, int fd) { return self(h)->watches.erase(fd) ? 0 : -ENOENT; };
-        host.conn_opened = [](const ipchub_host *h, void *, const char *) -> void * {
+        host.conn_opened = [](const ipchub_host *h, void *plugin_conn, const char *) -> void * {
             FakeHost *f = self(h);
             if (f->refuse) return nullptr;
+            f->last_plugin_conn = plugin_conn;
             return reinterpret_cast<void *>(uintptr_t(++f->opened));
         };
-        host.conn_received = [](const ipchub_host *, void *, const void *, size_t) {};
+        host.add_timer = [](const ipchub_host *h, uint32_t delay_ms, int, ipchub_callback cb, void *user) -> int64_t {
+            FakeHost *f = self(h);
+            f->timers[++f->next_timer] = {cb, user, delay_ms};
+            return f->next_timer;
+        };
+        host.cancel_timer = [](const ipchub_host *h, int64_t id) { self(h)->timers.erase(id); };
+        host.conn_received = [](const ipchub_host *h, void *, const void *, size_t len) {
+            FakeHost *f = self(h);
+            f->received += len;
+            if (f->on_received) f->on_received();
+        };
         host.conn_writable = [](const ipchub_host *, void *) {};
         host.conn_closed = [](const ipchub_host *h, void *, int reason) { self(h)->closed.push_back(reason); };
     }
     static FakeHost *self(const ipchub_host *h) { return static_cast<FakeHost *>(h->ctx); }
+
+    // As if every pending timer's time had come.
+    void fire_timers() {
+        auto due = timers;
+        timers.clear();
+        for (auto &[id, t] : due) t.cb(t.user);
+    }
 
     // Runs the callbacks of ready descriptors (level-triggered) until a
     // round finds none.
@@ -91,7 +121,7 @@ struct HubFixture {
     void *state = nullptr;
     int listen_watches = 0;
 
-    HubFixture() {
+    explicit HubFixture(const char *config = "{\"ring_bytes\": 4096}") {
         char tmpl[] = "/tmp/shm-hub-test.XXXXXX";
         REQUIRE(::mkdtemp(tmpl));
         dir = tmpl;
@@ -101,7 +131,7 @@ struct HubFixture {
         std::string instance = "shmhubtest-" + std::to_string(::getpid());
         params.instance = instance.c_str();
         params.runtime_dir = dir.c_str();
-        params.config_json = "{\"ring_bytes\": 4096}";
+        params.config_json = config;
         params.file_mode = 0600;
         char err[256] = "";
         REQUIRE(hub_init(&fake.host, &params, &state, err, sizeof err) == 0);
@@ -254,4 +284,149 @@ TEST_CASE("hub: hub_init refuses a config key the transport does not know, creat
     CHECK(hub_init(&fake.host, &params, &state, err, sizeof err) == -EINVAL);
     CHECK(state == nullptr);
     CHECK(std::string(err).find("\"bogus\"") != std::string::npos);
+}
+
+namespace {
+
+// A registered client as a hostile one would hold it: the segment mapped
+// (its own views of both rings) and the doorbell, so the test can write and
+// scribble where a client can.
+struct MappedClient {
+    int sock = -1;
+    int doorbell = -1;
+    Segment seg;
+    MappedClient(HubFixture &hub) {
+        sock = hub.connect();
+        ClientHello hello{kHelloMagic, kLayoutVersion, uint32_t(::getpid()), 0};
+        REQUIRE(send_with_fds(sock, &hello, sizeof hello, nullptr, 0) == 0);
+        hub.fake.pump();
+        HubReply reply{};
+        int fds[2] = {-1, -1};
+        int n = 0;
+        REQUIRE(recv_with_fds(sock, &reply, sizeof reply, fds, 2, &n, 0) > 0);
+        REQUIRE(n == 2);
+        std::string err;
+        REQUIRE(map_segment(fds[0], seg, err) == 0);
+        ::close(fds[0]);
+        doorbell = fds[1];
+    }
+    ~MappedClient() {
+        if (sock >= 0) ::close(sock);
+        ::close(doorbell);
+        seg.unmap();
+    }
+    void write_record(size_t n) { // without ringing: the hub finds it when it next looks
+        std::string bytes(n, 'x');
+        iovec iov{bytes.data(), n};
+        REQUIRE(seg.to_hub.try_write(&iov, 1) == int64_t(n));
+    }
+    void hang_up() {
+        ::close(sock);
+        sock = -1;
+    }
+};
+
+size_t log_lines_with(const FakeHost &fake, const std::string &needle) {
+    size_t n = 0;
+    for (auto &line : fake.log) n += line.find(needle) != std::string::npos;
+    return n;
+}
+
+} // namespace
+
+TEST_CASE("hub: a connection that never says hello is closed when its handshake times out") {
+    NoDescriptorLeft no_leak;
+    HubFixture hub;
+    int fd = hub.connect();
+    REQUIRE(hub.fake.timers.size() == 1);
+    CHECK(hub.fake.timers.begin()->second.delay_ms == 5000); // the default
+    hub.fake.fire_timers();
+    CHECK(peer_closed(fd));
+    check_released_unreported(hub);
+    CHECK(log_lines_with(hub.fake, "no hello within 5000 ms (config handshake_timeout_ms)") == 1);
+    ::close(fd);
+}
+
+TEST_CASE("hub: a client that says hello in time has its handshake timer cancelled") {
+    NoDescriptorLeft no_leak;
+    HubFixture hub;
+    MappedClient client(hub);
+    CHECK(hub.fake.timers.empty());
+    CHECK(hub.fake.opened == 1);
+}
+
+TEST_CASE("hub: connections beyond max_pending_handshakes are closed at once, one log line per burst") {
+    NoDescriptorLeft no_leak;
+    HubFixture hub("{\"ring_bytes\": 4096, \"max_pending_handshakes\": 2}");
+    std::vector<int> fds;
+    for (int i = 0; i < 5; ++i) fds.push_back(hub.connect());
+    CHECK(hub.fake.timers.size() == 2); // two wait for their hello...
+    for (int i = 2; i < 5; ++i) CHECK(peer_closed(fds[size_t(i)])); // ...the rest are closed
+    CHECK(log_lines_with(hub.fake, "config max_pending_handshakes") == 1);
+    hub.fake.fire_timers(); // the two silent ones time out
+    for (int i = 0; i < 2; ++i) CHECK(peer_closed(fds[size_t(i)]));
+    MappedClient client(hub); // room again: a real client gets in
+    CHECK(hub.fake.opened == 1);
+    CHECK(log_lines_with(hub.fake, "(3 closed at max_pending_handshakes)") == 1);
+    for (int fd : fds) ::close(fd);
+}
+
+TEST_CASE("hub: a client rewinding to_hub.head after it hung up gets what it wrote delivered once") {
+    NoDescriptorLeft no_leak;
+    HubFixture hub;
+    MappedClient client(hub);
+    for (int i = 0; i < 3; ++i) client.write_record(100);
+    int rewinds = 0;
+    hub.fake.on_received = [&] { // the client races the hub's every read
+        if (++rewinds < 1000) client.seg.header->to_hub.head.store(0);
+    };
+    client.hang_up();
+    hub.fake.pump();
+    CHECK(hub.fake.received == 300); // not 300 per rewind
+    CHECK(hub.fake.closed == std::vector<int>{ECONNRESET});
+    CHECK(hub.only_listening());
+}
+
+TEST_CASE("hub: a client that keeps writing after it hung up is delivered only what it wrote before") {
+    NoDescriptorLeft no_leak;
+    HubFixture hub;
+    MappedClient client(hub);
+    client.write_record(100);
+    int writes = 0;
+    hub.fake.on_received = [&] {
+        if (++writes < 1000) client.write_record(100);
+    };
+    client.hang_up();
+    hub.fake.pump();
+    CHECK(hub.fake.received == 100);
+    CHECK(hub.fake.closed == std::vector<int>{ECONNRESET});
+}
+
+TEST_CASE("hub: a client moving its read index backwards is corruption: hub_send fails, one clear log line") {
+    NoDescriptorLeft no_leak;
+    HubFixture hub;
+    MappedClient client(hub);
+    void *conn = hub.fake.last_plugin_conn;
+    std::string bytes(100, 'y');
+    iovec iov{bytes.data(), bytes.size()};
+    REQUIRE(hub_send(hub.state, conn, &iov, 1) == 100);
+    char buf[200];
+    REQUIRE(client.seg.to_client.read_stream(buf, sizeof buf) == 100);
+    REQUIRE(hub_send(hub.state, conn, &iov, 1) == 100); // the hub saw the client's read
+    client.seg.header->to_client.head.store(0); // "I read nothing": the hub would overwrite unread bytes
+    CHECK(hub_send(hub.state, conn, &iov, 1) == -EPROTO);
+    CHECK(log_lines_with(hub.fake, "corrupted its shared ring from the hub") == 1);
+}
+
+TEST_CASE("hub: a client whose to_hub tail is impossible is closed (EPROTO) with a clear log line") {
+    NoDescriptorLeft no_leak;
+    HubFixture hub;
+    MappedClient client(hub);
+    client.write_record(10);
+    client.seg.header->to_hub.tail.store(uint64_t(1) << 40);
+    ring_doorbell(client.doorbell);
+    hub.fake.pump();
+    CHECK(hub.fake.closed == std::vector<int>{EPROTO});
+    CHECK(log_lines_with(hub.fake, "corrupted its shared ring to the hub") == 1);
+    CHECK(hub.only_listening());
 }

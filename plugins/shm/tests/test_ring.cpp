@@ -250,13 +250,111 @@ TEST_CASE("ring: corrupted by the peer fails cleanly") {
     t.data[0] = 0xff; // length word now claims far more than was written
     char buf[64];
     CHECK(t.ring.read_record(buf, sizeof buf) == -EPROTO);
-    CHECK(t.ring.read_stream(buf, sizeof buf) == -EPROTO);
-    t.header->tail.store(t.header->head.load() + 5000); // more than the ring holds
+    CHECK(t.ring.corrupt());
+    CHECK(t.ring.read_stream(buf, sizeof buf) == -EPROTO); // sticks, even for another call
     CHECK(t.ring.used() == -EPROTO);
     CHECK(t.ring.free_space() == -EPROTO);
     CHECK(t.write("x") == -EPROTO);
-    t.header->tail.store(t.header->head.load() + 3); // shorter than a length word
-    CHECK(t.ring.read_stream(buf, sizeof buf) == -EPROTO);
+}
+
+namespace {
+// The two sides of one ring in private memory, each with its own view, as
+// the hub and a client have them.
+struct TwoSides {
+    TestRing t{4096};
+    Ring producer{t.header.get(), t.data.data(), 4096};
+    Ring &consumer = t.ring;
+    int64_t write(const std::string &s) {
+        iovec iov{const_cast<char *>(s.data()), s.size()};
+        return producer.write_stream(&iov, 1);
+    }
+    std::string read(size_t cap = 64) {
+        std::string out(cap, '\0');
+        int64_t n = consumer.read_stream(out.data(), cap);
+        return n < 0 ? "error " + std::to_string(n) : out.substr(0, size_t(n));
+    }
+};
+} // namespace
+
+TEST_CASE("ring: the consumer keeps its own head: a peer rewinding it cannot make it read a record twice") {
+    TwoSides s;
+    for (int i = 0; i < 3; ++i) {
+        std::string record = "record " + std::to_string(i);
+        REQUIRE(s.write(record) == int64_t(record.size()));
+        CHECK(s.read() == record); // not the earlier ones again
+        s.t.header->head.store(0); // the producer's side rewinds the shared word
+    }
+    CHECK(s.consumer.empty());
+    CHECK(s.read() == "");
+}
+
+TEST_CASE("ring: a consumer told where the stream ends reads nothing written after it") {
+    TwoSides s;
+    REQUIRE(s.write("owed") == 4);
+    s.consumer.end_at(s.consumer.read_position() + uint64_t(s.consumer.used()));
+    REQUIRE(s.write("not owed") == 8);
+    CHECK(s.read() == "owed");
+    CHECK(s.consumer.used() == 0);
+    CHECK(s.read() == "");
+}
+
+TEST_CASE("ring: the producer keeps its own tail: a peer moving it cannot make records overlap") {
+    TwoSides s;
+    REQUIRE(s.write("abc") == 3);
+    s.t.header->tail.store(0); // the consumer's side scribbles on the producer's word
+    CHECK(s.write("de") == 2); // the producer writes on from its own tail...
+    CHECK(s.t.header->tail.load() == 2 * kRecordHeader + 5); // ...and publishes the true one
+    CHECK(s.read() == "abcde");
+}
+
+TEST_CASE("ring: a tail moving backwards is corruption, and it sticks") {
+    TwoSides s;
+    REQUIRE(s.write("abcdef") == 6);
+    CHECK(s.consumer.used() == int64_t(kRecordHeader + 6));
+    s.t.header->tail.store(kRecordHeader + 2); // backwards, but still ahead of the head
+    CHECK(s.consumer.used() == -EPROTO);
+    s.t.header->tail.store(kRecordHeader + 6); // restored: too late
+    CHECK(s.read() == "error -71");
+    CHECK(s.consumer.consumer_prepare_sleep() == false); // never sleeps on it: the next read reports it
+}
+
+TEST_CASE("ring: a tail more than the ring ahead, or behind the head, is corruption") {
+    for (uint64_t bad : {uint64_t(4096 + 1), uint64_t(0) - 1}) {
+        CAPTURE(bad);
+        TwoSides s;
+        s.t.header->tail.store(bad);
+        CHECK(s.consumer.used() == -EPROTO);
+        CHECK(s.read() == "error -71");
+    }
+}
+
+TEST_CASE("ring: a head moving backwards or past the tail is corruption for the producer") {
+    {
+        TwoSides s;
+        REQUIRE(s.write("abcdef") == 6);
+        REQUIRE(s.read() == "abcdef");
+        CHECK(s.producer.free_space() == 4096);
+        s.t.header->head.store(3); // backwards
+        CHECK(s.producer.free_space() == -EPROTO);
+        CHECK(s.write("x") == -EPROTO);
+    }
+    {
+        TwoSides s;
+        REQUIRE(s.write("abcdef") == 6);
+        s.t.header->head.store(kRecordHeader + 7); // past what was written
+        CHECK(s.producer.free_space() == -EPROTO);
+        CHECK(s.producer.producer_prepare_sleep(kRecordHeader + 1) == false); // never sleeps on it
+    }
+}
+
+TEST_CASE("ring: a length word shorter than a record or past the tail is corruption") {
+    TwoSides s;
+    REQUIRE(s.write("hello") == 5);
+    s.t.data[0] = 0; // a zero length
+    CHECK(s.read() == "error -71");
+    TwoSides tiny;
+    tiny.t.header->tail.store(3); // less than a length word was "written"
+    CHECK(tiny.read() == "error -71");
 }
 
 TEST_CASE("ring: sleep flags: prepare, wake claimed once") {
