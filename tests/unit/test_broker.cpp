@@ -334,7 +334,7 @@ bool has_error(const std::vector<std::pair<FrameHeader, std::string>> &frames, u
 }
 } // namespace
 
-TEST_CASE("broker: STATS requests in one chunk stop at the frame that fills the backlog; the rest waits, then is answered") {
+TEST_CASE("broker: STATS requests in one chunk stop at the frame that fills the backlog; the rest waits and is answered later") {
     Fixture fx(64 * 1024, [](HubSettings &s) { s.stats_per_second = 1000000; });
     fx.connect("greedy");
     for (int i = 0; i < 60; ++i) { // a few KB per answer
@@ -362,7 +362,7 @@ TEST_CASE("broker: STATS requests in one chunk stop at the frame that fills the 
     CHECK(fx.conns["greedy"]->inbox.empty());
 }
 
-TEST_CASE("broker: a STATS answer is a summary of bounded size, and STATS is rate-limited per connection") {
+TEST_CASE("broker: a STATS answer is a summary of bounded size and STATS is rate-limited per connection") {
     Fixture fx(1 << 20, [](HubSettings &s) { s.stats_per_second = 5; });
     fx.connect("sub");
     for (int i = 0; i < 1000; ++i) fx.send("sub", IPCHUB_SUBSCRIBE, 0, "a-rather-long-channel-name-" + std::to_string(i), "");
@@ -465,7 +465,7 @@ TEST_CASE("broker: half-received frames of all clients share hub.max_partial_byt
     CHECK_FALSE(fx.fakes["h5"].closed);
 }
 
-TEST_CASE("broker: at hub.max_backlog_bytes_total the subscriber stalled longest is disconnected, its stream kept whole") {
+TEST_CASE("broker: at hub.max_backlog_bytes_total the subscriber stalled longest is disconnected with its stream kept whole") {
     Fixture fx(1 << 20, [](HubSettings &s) { s.max_backlog_bytes_total = 40000; });
     fx.connect("pub");
     for (auto name : {"old", "young", "reader"}) {

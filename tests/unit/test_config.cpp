@@ -99,7 +99,7 @@ TEST_CASE("config: bad plugin_dirs are refused with the place and the reason") {
           "test.json: plugin_dirs[0]: a ':' cannot be used: it separates plugin search paths");
 }
 
-TEST_CASE("config: the hub's budgets against hostile clients: defaults, values, errors naming the key") {
+TEST_CASE("config: the hub's budgets against hostile clients: defaults and values and errors naming the key") {
     HubConfig d = parse_config(R"({"plugins": []})", "test.json");
     CHECK(d.hub.max_connections == 4096);
     CHECK(d.hub.max_connections_per_uid == 1024);

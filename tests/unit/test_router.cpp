@@ -77,7 +77,7 @@ TEST_CASE("router: a disconnected client's subscriptions vanish") {
     CHECK(r.subscribe(&a, "x") == Subscribed::added); // and it may come back as new
 }
 
-TEST_CASE("router: the caps on subscriptions per connection and on channels hold, and free slots are reusable") {
+TEST_CASE("router: the caps on subscriptions per connection and on channels hold and free slots are reusable") {
     Router r(Router::Limits{2, 3});
     Connection a, b;
     CHECK(r.subscribe(&a, "one") == Subscribed::added);
@@ -111,7 +111,7 @@ TEST_CASE("router: removal keeps every other subscriber reachable exactly once")
 // disconnect: with per-operation costs linear in the subscriptions held this
 // took minutes (n^2 = 1.6e9 comparisons of strings); it must take well under
 // a second per pass. The bound is generous on purpose (a noisy machine).
-TEST_CASE("router: 40,000 subscriptions on one connection cost O(1) per operation") {
+TEST_CASE("router: 40000 subscriptions on one connection cost O(1) per operation") {
     Router r;
     Connection a, b;
     std::vector<std::string> names;
