@@ -17,6 +17,10 @@ constexpr uint32_t kMinControlPayload = 4096;
 // A STATS answer lists at most this many channels (and counts all of them):
 // with 100,000 channels a full list would be megabytes per request.
 constexpr size_t kStatsChannelsListed = 256;
+// How long a connection closed by a hub limit stays open to hand over its
+// last bytes (the rest of a frame and the ERROR saying why) if its client
+// reads them; it receives nothing and is sent nothing else meanwhile.
+constexpr uint64_t kEvictedLingerMs = 5000;
 
 // "pid 12 uid 1000" (plugins/support/peer.*) -> 1000; -1 when the transport
 // did not say. Only used to count connections per user: the uid travels in
@@ -360,6 +364,7 @@ void Broker::evict(Connection &conn, uint32_t code, const std::string &why) {
     }
     send_error(conn, 0, code, why);
     close(conn, why);
+    conn.linger_until_ms = clock() + kEvictedLingerMs;
 }
 
 void Broker::send_error(Connection &to, uint64_t id, uint32_t code, const std::string &text) {
@@ -395,6 +400,22 @@ void Broker::advance_head(Connection &conn, size_t taken) {
 }
 
 void Broker::flush(Connection &conn) {
+    if (conn.lingering) {
+        flush_backlog(conn);
+        if (conn.lingering && conn.backlog.empty()) end_linger(conn); // told: now close
+        return;
+    }
+    flush_backlog(conn);
+    if (conn.backlog.size() <= settings_.subscriber_backlog_bytes / 2) release_waiters(conn);
+}
+
+void Broker::end_linger(Connection &conn) {
+    conn.lingering = false;
+    erase_value(lingering_, &conn);
+    closing_.push_back(&conn);
+}
+
+void Broker::flush_backlog(Connection &conn) {
     Transport &t = *conn.transport;
     while (!conn.backlog.empty() && !conn.awaiting_writable && conn.plugin_conn) {
         iovec iov[kMaxIov];
@@ -403,6 +424,7 @@ void Broker::flush(Connection &conn) {
         int64_t taken = t.api().hub_send(t.state, conn.plugin_conn, iov, n);
         if (taken < 0) {
             close(conn, std::string("send failed: ") + std::strerror(int(-taken)));
+            if (conn.lingering) end_linger(conn);
             return;
         }
         advance_head(conn, size_t(taken));
@@ -410,7 +432,6 @@ void Broker::flush(Connection &conn) {
         settle(conn, size_t(taken));
         if (size_t(taken) < offered) conn.awaiting_writable = true;
     }
-    if (conn.backlog.size() <= settings_.subscriber_backlog_bytes / 2) release_waiters(conn);
 }
 
 void Broker::writable(Connection *conn) {
@@ -449,6 +470,7 @@ void Broker::release_waiters(Connection &conn) {
 void Broker::closed_by_peer(Connection *conn, int reason) {
     conn->plugin_conn = nullptr; // the plugin frees it after this call
     close(*conn, reason ? std::string("lost: ") + std::strerror(reason) : "disconnected");
+    if (conn->lingering) end_linger(*conn);
 }
 
 void Broker::close(Connection &conn, const std::string &why) {
@@ -483,7 +505,14 @@ void Broker::after_batch() {
         } else if (!closing_.empty()) {
             std::vector<Connection *> closing;
             closing.swap(closing_);
-            for (Connection *c : closing) destroy(*c);
+            for (Connection *c : closing) {
+                if (c->linger_until_ms && c->plugin_conn && !c->backlog.empty() && clock() < c->linger_until_ms) {
+                    c->lingering = true; // evicted: its last bytes first (flush or the timer ends this)
+                    lingering_.push_back(c);
+                    continue;
+                }
+                destroy(*c);
+            }
         } else {
             return;
         }
@@ -499,6 +528,7 @@ void Broker::destroy(Connection &conn) {
     conn.plugin_conn = nullptr;
     erase_value(dirty_, &conn);
     erase_value(resuming_, &conn);
+    erase_value(lingering_, &conn);
     partial_total_ -= conn.partial_counted;
     backlog_total_ -= conn.backlog.size();
     connections_.erase(&conn);
@@ -517,6 +547,9 @@ uint32_t Broker::hello_check_interval_ms() const {
 
 void Broker::expire_handshakes() {
     uint64_t now = clock();
+    std::vector<Connection *> lingering = lingering_;
+    for (Connection *c : lingering)
+        if (now >= c->linger_until_ms) end_linger(*c);
     for (auto &[raw, conn] : connections_)
         if (!conn->greeted && !conn->closing && now - conn->opened_ms >= settings_.hello_timeout_ms)
             evict(*conn, IPCHUB_ERR_EVICTED,
@@ -540,6 +573,7 @@ bool Broker::drained() const {
 
 void Broker::close_all() {
     for (auto &[raw, conn] : connections_) close(*conn, "hub stopped");
+    while (!lingering_.empty()) end_linger(*lingering_.back());
     std::vector<Connection *> closing;
     closing.swap(closing_);
     for (Connection *c : closing) destroy(*c);

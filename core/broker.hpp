@@ -41,8 +41,9 @@ public:
     // Frees the memory of empty backlogs (after a burst); called from an idle timer.
     void release_idle_memory();
 
-    // Closes connections that did not say HELLO within hub.hello_timeout_ms;
-    // called from a timer (hello_check_interval_ms()).
+    // Closes connections that did not say HELLO within hub.hello_timeout_ms
+    // and ends the linger of evicted ones; called from a timer
+    // (hello_check_interval_ms()).
     void expire_handshakes();
     uint32_t hello_check_interval_ms() const;
 
@@ -74,6 +75,8 @@ private:
     void evict(Connection &conn, uint32_t code, const std::string &why);
     void flush(Connection &conn);
     void advance_head(Connection &conn, size_t taken);
+    void flush_backlog(Connection &conn);
+    void end_linger(Connection &conn);
     void set_receiving(Connection &conn, bool on);
     void wait_for(Connection &waiter, Connection &congested);
     void release_waiters(Connection &conn);
@@ -89,6 +92,7 @@ private:
     std::vector<Connection *> dirty_;
     std::vector<Connection *> closing_;
     std::vector<Connection *> resuming_; // released from waiting with unprocessed input
+    std::vector<Connection *> lingering_; // evicted, handing over their last bytes
     size_t live_connections_ = 0;        // not closing
     std::unordered_map<int64_t, size_t> per_uid_; // live connections per known uid
     size_t partial_total_ = 0;           // sum of Connection::partial_counted

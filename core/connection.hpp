@@ -45,6 +45,8 @@ struct Connection {
     bool awaiting_writable = false; // the plugin took less than offered; it will say when to retry
     bool dirty = false;          // has backlog to flush after this batch
     bool closing = false;        // closes after this batch
+    bool lingering = false;      // closed by a hub limit; stays open until its last bytes are handed over
+    uint64_t linger_until_ms = 0; // set when a hub limit closed it
 
     // Flow control: a publisher that fed a full backlog waits for it to drain.
     std::vector<Connection *> waiting_on; // backlogs this connection waits for

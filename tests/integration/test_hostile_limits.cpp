@@ -5,6 +5,7 @@
 #include "harness.hpp"
 
 #include <doctest/doctest.h>
+#include <ipchub/protocol.h>
 
 #include <poll.h>
 #include <signal.h>
@@ -23,7 +24,8 @@ using namespace itest;
 namespace {
 
 // One hand-made frame (protocol.h): little-endian header, channel, payload.
-std::string frame(uint8_t type, const std::string &channel = "", const std::string &payload = "", uint64_t id = 1) {
+std::string frame(uint8_t type, const std::string &channel = "", const std::string &payload = "", uint64_t id = 1,
+                  uint16_t flags = 0) {
     std::string f(24, '\0');
     auto put = [&](size_t at, uint64_t v, int bytes) {
         for (int i = 0; i < bytes; ++i) f[at + size_t(i)] = char((v >> (8 * i)) & 0xff);
@@ -31,6 +33,7 @@ std::string frame(uint8_t type, const std::string &channel = "", const std::stri
     put(0, 0x4849, 2);
     f[2] = 1;
     f[3] = char(type);
+    put(4, flags, 2);
     put(6, channel.size(), 2);
     put(8, payload.size(), 4);
     put(16, id, 8);
@@ -226,6 +229,39 @@ TEST_CASE("hostile: 300 connections each holding almost a whole 1 MiB frame stay
     c.subscribe("t");
     CHECK(now_ms() - start < 5000);
     for (int fd : fds) ::close(fd);
+    sb.hub().signal(SIGTERM);
+    CHECK(sb.hub().wait() == 0);
+    CHECK(sb.leftovers().empty());
+}
+
+TEST_CASE("hostile: 40 subscribers that never read stay within hub.max_backlog_bytes_total; the stalled are disconnected") {
+    Sandbox sb("stalled-subs");
+    sb.start_hub({"--config", config(sb, R"({"max_backlog_bytes_total": 67108864})")});
+    std::vector<int> fds;
+    for (int i = 0; i < 40; ++i) {
+        fds.push_back(connect_raw(sb));
+        write_all(fds.back(), frame(1, "", std::string(4, '\0') + "stalled") + frame(2, "feed", "", 2, IPCHUB_FLAG_ACK));
+    }
+    ::usleep(300 * 1000); // subscribed (the ACKs wait unread)
+    auto reader = sb.subscriber("socket", "feed", {"--count", "120", "--raw"});
+    auto pub = sb.client("socket", "publisher");
+    std::string payload(64 * 1024, 'm');
+    long long start = now_ms();
+    for (int i = 0; i < 120; ++i) pub.publish("feed", payload); // about 7.5 MiB owed to each stalled one
+    MESSAGE("120 publishes took " << now_ms() - start << " ms");
+    CHECK(reader.wait(20000) == 0); // the subscriber that reads got everything
+    long rss = peak_rss_kib(sb.hub().pid());
+    MESSAGE("hub peak RSS (VmHWM) with 40 stalled subscribers: " << rss << " KiB");
+    CHECK(rss < 150 * 1024); // was 40 x 7.5 MiB
+    // Those disconnected were told why, after what their socket had taken,
+    // if they read within the linger (most stalled ones never do); and the log says it.
+    size_t told = 0;
+    for (int fd : fds) told += read_until_eof(fd, 100).find("hub.max_backlog_bytes_total") != std::string::npos;
+    MESSAGE(told << " of the 40 stalled subscribers were told they were disconnected");
+    CHECK(told >= 1);
+    CHECK(sb.hub().err().find("hub.max_backlog_bytes_total") != std::string::npos);
+    for (int fd : fds) ::close(fd);
+    CHECK(sb.hub().running());
     sb.hub().signal(SIGTERM);
     CHECK(sb.hub().wait() == 0);
     CHECK(sb.leftovers().empty());
