@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -50,8 +51,12 @@ public:
     size_t subscription_count(Connection *sub) const;
     size_t channel_count() const { return channels_.size(); }
 
-    template <typename Fn> void for_each_channel(Fn &&fn) const {
-        for (auto &[name, ch] : channels_) fn(name, ch.subscribers.size());
+    // At most `max` channels (in no particular order): a summary costs what it shows.
+    template <typename Fn> void for_each_channel(Fn &&fn, size_t max = SIZE_MAX) const {
+        for (auto &[name, ch] : channels_) {
+            if (max-- == 0) return;
+            fn(name, ch.subscribers.size());
+        }
     }
 
 private:
