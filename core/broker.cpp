@@ -343,18 +343,38 @@ void Broker::enforce_backlog_budget() {
         evict(*victim, IPCHUB_ERR_EVICTED,
               "disconnected as the most stalled subscriber (owed " + std::to_string(victim->backlog.size()) +
                   " bytes, unread for " + std::to_string(stalled) + " ms): the backlogs of all clients reached " +
-                  std::to_string(settings_.max_backlog_bytes_total) + " bytes (hub.max_backlog_bytes_total)");
+                  std::to_string(settings_.max_backlog_bytes_total) + " bytes (hub.max_backlog_bytes_total)",
+              true);
     }
+}
+
+// Limits a flood of clients can hit over and over (connections, HELLO
+// timeouts, partial frames) log one line per second, with a count.
+void Broker::warn_flood(const std::string &text) {
+    uint64_t now = clock();
+    if (flood_logged_ && now - flood_logged_ms_ < 1000) {
+        ++flood_suppressed_;
+        return;
+    }
+    log_.warn(text + (flood_suppressed_ ? " (and " + std::to_string(flood_suppressed_) +
+                                              " more closed by hub limits in the last second)"
+                                        : ""));
+    flood_logged_ = true;
+    flood_logged_ms_ = now;
+    flood_suppressed_ = 0;
 }
 
 // Closes a connection because of a hub limit: its backlog is dropped at once
 // (except the rest of a frame the transport already took part of, so the
 // stream stays whole), the ERROR naming the limit goes after it, and the log
 // says the same.
-void Broker::evict(Connection &conn, uint32_t code, const std::string &why) {
+void Broker::evict(Connection &conn, uint32_t code, const std::string &why, bool every_time) {
     if (conn.closing) return;
     ++evicted_;
-    log_.warn(conn.peer + ": " + why);
+    if (every_time)
+        log_.warn(conn.peer + ": " + why);
+    else
+        warn_flood(conn.peer + ": " + why);
     if (conn.backlog.size() > conn.head_remaining) {
         size_t dropped = conn.backlog.size() - conn.head_remaining;
         ByteBuffer kept;

@@ -72,7 +72,8 @@ private:
     void owe(Connection &conn, size_t bytes);    // the backlog grew
     void settle(Connection &conn, size_t bytes); // the backlog shrank
     void enforce_backlog_budget();
-    void evict(Connection &conn, uint32_t code, const std::string &why);
+    void evict(Connection &conn, uint32_t code, const std::string &why, bool every_time = false);
+    void warn_flood(const std::string &text);
     void flush(Connection &conn);
     void advance_head(Connection &conn, size_t taken);
     void flush_backlog(Connection &conn);
@@ -98,6 +99,9 @@ private:
     size_t partial_total_ = 0;           // sum of Connection::partial_counted
     size_t backlog_total_ = 0;           // sum of the backlogs
     uint64_t evicted_ = 0;               // connections closed by a hub-wide budget
+    bool flood_logged_ = false;          // warn_flood: when it last wrote, and what it left out since
+    uint64_t flood_logged_ms_ = 0;
+    uint64_t flood_suppressed_ = 0;
     bool shutting_down_ = false;
     uint64_t published_ = 0;
     uint64_t delivered_ = 0;

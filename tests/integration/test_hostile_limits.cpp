@@ -171,6 +171,13 @@ TEST_CASE("hostile: connections that never say HELLO are closed after hub.hello_
         CHECK(got.find("<timeout>") == std::string::npos);
         ::close(fd);
     }
+    // One log line per second for the lot, with a count, not one per connection.
+    std::string err = sb.hub().err();
+    size_t lines = 0;
+    for (size_t at = err.find("hub.hello_timeout_ms"); at != std::string::npos; at = err.find("hub.hello_timeout_ms", at + 1))
+        ++lines;
+    CHECK(lines >= 1);
+    CHECK(lines <= 5);
     auto c = sb.client();
     c.subscribe("t"); // a polite client is unaffected
     CHECK(sb.hub().running());
