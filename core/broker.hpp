@@ -41,12 +41,27 @@ public:
     // Frees the memory of empty backlogs (after a burst); called from an idle timer.
     void release_idle_memory();
 
+    // Closes connections that did not say HELLO within hub.hello_timeout_ms
+    // and ends the linger of evicted ones; called from a timer
+    // (hello_check_interval_ms()).
+    void expire_handshakes();
+    uint32_t hello_check_interval_ms() const;
+
+    // Milliseconds of a monotonic clock; tests and the fuzzer replace it.
+    std::function<uint64_t()> clock;
+
     std::string stats_json() const;
     // Used by stats: names of the running transports.
     std::function<std::vector<std::string>()> transport_names;
 
 private:
+    size_t consume_input(Connection &conn, const uint8_t *data, size_t len);
+    void resume(Connection &conn);
+    bool paused(const Connection &conn) const { return !conn.waiting_on.empty(); }
+    void count_partial(Connection &conn);
     void handle(Connection &conn, const FrameView &frame);
+    void handle_subscription(Connection &conn, const FrameView &frame);
+    void handle_stats(Connection &conn, const FrameView &frame);
     void handle_publish(Connection &from, const FrameView &frame);
     void send_frame(Connection &to, uint8_t type, uint16_t flags, uint64_t id, std::string_view channel,
                     std::string_view payload);
@@ -54,7 +69,15 @@ private:
     void too_large_for(Connection &sub, size_t frame_size);
     void send_error(Connection &to, uint64_t id, uint32_t code, const std::string &text);
     void queued(Connection &conn);
+    void owe(Connection &conn, size_t bytes);    // the backlog grew
+    void settle(Connection &conn, size_t bytes); // the backlog shrank
+    void enforce_backlog_budget();
+    void evict(Connection &conn, uint32_t code, const std::string &why, bool every_time = false);
+    void warn_flood(const std::string &text);
     void flush(Connection &conn);
+    void advance_head(Connection &conn, size_t taken);
+    void flush_backlog(Connection &conn);
+    void end_linger(Connection &conn);
     void set_receiving(Connection &conn, bool on);
     void wait_for(Connection &waiter, Connection &congested);
     void release_waiters(Connection &conn);
@@ -69,6 +92,16 @@ private:
     std::unordered_map<Connection *, std::unique_ptr<Connection>> connections_;
     std::vector<Connection *> dirty_;
     std::vector<Connection *> closing_;
+    std::vector<Connection *> resuming_; // released from waiting with unprocessed input
+    std::vector<Connection *> lingering_; // evicted, handing over their last bytes
+    size_t live_connections_ = 0;        // not closing
+    std::unordered_map<int64_t, size_t> per_uid_; // live connections per known uid
+    size_t partial_total_ = 0;           // sum of Connection::partial_counted
+    size_t backlog_total_ = 0;           // sum of the backlogs
+    uint64_t evicted_ = 0;               // connections closed by a hub-wide budget
+    bool flood_logged_ = false;          // warn_flood: when it last wrote, and what it left out since
+    uint64_t flood_logged_ms_ = 0;
+    uint64_t flood_suppressed_ = 0;
     bool shutting_down_ = false;
     uint64_t published_ = 0;
     uint64_t delivered_ = 0;

@@ -183,6 +183,8 @@ void Hub::create_broker() {
     loop_.set_after_batch([this] { broker_->after_batch(); });
     // Backlogs keep their memory while busy; give back what bursts left behind.
     loop_.add_timer(10000, true, [this] { broker_->release_idle_memory(); });
+    // Connections that never say HELLO are closed after hub.hello_timeout_ms.
+    loop_.add_timer(broker_->hello_check_interval_ms(), true, [this] { broker_->expire_handshakes(); });
 }
 
 // load, init and start, with a report naming the plugin and the phase if one

@@ -1,7 +1,10 @@
 #include "config.hpp"
 
+#include <ipchub/protocol.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <type_traits>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -110,11 +113,37 @@ uint64_t positive(const json &j, const std::string &path, const std::string &at,
     return v;
 }
 
+// The budgets against hostile or buggy clients (HubSettings, docs/security.md).
+void parse_hub_limits(const json &h, HubConfig &cfg, const std::string &path) {
+    const std::string at = "hub";
+    HubSettings &s = cfg.hub;
+    auto count = [&](const char *key, uint64_t lo, uint64_t hi, auto &out) {
+        if (auto *v = member(h, key, path, at, "a whole number", is_count))
+            out = static_cast<std::remove_reference_t<decltype(out)>>(positive(*v, path, at + "." + key, lo, hi));
+    };
+    count("max_connections", 1, 1u << 20, s.max_connections);
+    count("max_connections_per_uid", 1, 1u << 20, s.max_connections_per_uid);
+    count("hello_timeout_ms", 100, 3600000, s.hello_timeout_ms);
+    count("max_backlog_bytes_total", 4096, 1ull << 40, s.max_backlog_bytes_total);
+    count("max_subscriptions_per_connection", 1, 1u << 24, s.max_subscriptions_per_connection);
+    count("max_channels", 1, 1u << 24, s.max_channels);
+    count("stats_per_second", 1, 100000, s.stats_per_second);
+    // One frame of the largest size must always fit in the partial-frame
+    // budget, or such a message could never be received.
+    const uint64_t one_frame = uint64_t(s.max_message_size) + IPCHUB_FRAME_HEADER_SIZE + IPCHUB_CHANNEL_MAX;
+    if (member(h, "max_partial_bytes_total", path, at, "a whole number", is_count))
+        count("max_partial_bytes_total", one_frame, 1ull << 40, s.max_partial_bytes_total);
+    else
+        s.max_partial_bytes_total = std::max<uint64_t>(s.max_partial_bytes_total, 2 * one_frame);
+}
+
 void parse_hub(const json &h, HubConfig &cfg, const std::string &path) {
     const std::string at = "hub";
     for (auto it = h.begin(); it != h.end(); ++it) {
         static const char *known[] = {"max_message_size", "subscriber_backlog_bytes", "file_mode", "shutdown_drain_ms",
-                                      "spin_us"};
+                                      "spin_us", "max_connections", "max_connections_per_uid", "hello_timeout_ms",
+                                      "max_partial_bytes_total", "max_backlog_bytes_total",
+                                      "max_subscriptions_per_connection", "max_channels", "stats_per_second"};
         bool ok = false;
         for (auto *k : known) ok = ok || it.key() == k;
         if (!ok) fail(path, at + "." + it.key(), "unknown setting");
@@ -134,6 +163,7 @@ void parse_hub(const json &h, HubConfig &cfg, const std::string &path) {
         cfg.hub.shutdown_drain_ms = uint32_t(positive(*v, path, at + ".shutdown_drain_ms", 0, 60000));
     if (auto *v = member(h, "spin_us", path, at, "a whole number", is_count))
         cfg.hub.spin_us = uint32_t(positive(*v, path, at + ".spin_us", 0, kMaxSpinUs));
+    parse_hub_limits(h, cfg, path);
 }
 
 void parse_plugin_dirs(const json &dirs, HubConfig &cfg, const std::string &path) {

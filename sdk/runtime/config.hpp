@@ -28,6 +28,17 @@ struct HubSettings {
     // Microseconds the hub (and its shm clients) keep polling after activity
     // before they sleep: 0 (default) never spins; see docs/benchmarks.md.
     uint32_t spin_us = 0;
+
+    // Budgets against a buggy or hostile client (docs/security.md). Each has
+    // a "hub" key of the same name; the ERROR a client gets names it.
+    uint32_t max_connections = 4096;          // live connections, all transports
+    uint32_t max_connections_per_uid = 1024;  // of one user, where the transport knows it ("uid N" in its peer text)
+    uint32_t hello_timeout_ms = 10000;        // a connection that sends no HELLO within this is closed
+    size_t max_partial_bytes_total = 128ull << 20; // half-received frames held for all clients together
+    size_t max_backlog_bytes_total = 256ull << 20; // bytes owed to all subscribers together
+    uint32_t max_subscriptions_per_connection = 10000;
+    uint32_t max_channels = 100000;           // channels with at least one subscriber
+    uint32_t stats_per_second = 20;           // STATS requests per connection (a burst of as many is fine)
 };
 constexpr uint32_t kMaxSpinUs = 1000000; // a spin longer than a second is a configuration mistake
 

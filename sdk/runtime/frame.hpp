@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace ipchub {
 
@@ -87,7 +88,13 @@ public:
     // (and stops) on a malformed or oversized header: error() says why and
     // error_code() is IPCHUB_ERR_MALFORMED or IPCHUB_ERR_TOO_LARGE; the
     // stream cannot be resynchronised after that.
+    // An on_frame that returns bool stops the feed when it returns false:
+    // consumed() then tells how many bytes of `data` were taken (the frames
+    // handed out so far); the caller keeps the rest and feeds it later. The
+    // hub uses this to stop reading a client at the exact frame whose answer
+    // filled a backlog.
     template <typename OnFrame> bool feed(const void *data, size_t len, OnFrame &&on_frame);
+    size_t consumed() const { return consumed_; } // bytes of `data` the last feed took
 
     const std::string &error() const { return error_; }
     uint32_t error_code() const { return error_code_; }
@@ -102,11 +109,23 @@ private:
     ByteBuffer partial_;
     std::string error_;
     uint32_t error_code_ = 0;
+    size_t consumed_ = 0;
 };
 
 template <typename OnFrame> bool FrameReader::feed(const void *data, size_t len, OnFrame &&on_frame) {
+    consumed_ = 0;
     if (error_code_) return false;
     auto *p = static_cast<const uint8_t *>(data);
+    const size_t total = len;
+    // Hands out one frame; false when on_frame asked to stop.
+    auto deliver = [&](const FrameView &view) {
+        if constexpr (std::is_same_v<std::invoke_result_t<OnFrame &, const FrameView &>, bool>) {
+            return on_frame(view);
+        } else {
+            on_frame(view);
+            return true;
+        }
+    };
     FrameHeader h;
     // Finish a frame left over from an earlier chunk first.
     if (!partial_.empty()) {
@@ -115,6 +134,7 @@ template <typename OnFrame> bool FrameReader::feed(const void *data, size_t len,
             partial_.append(p, take);
             p += take;
             len -= take;
+            consumed_ = total - len;
             if (partial_.size() < IPCHUB_FRAME_HEADER_SIZE) return true;
         }
         size_t need = frame_length(partial_.data(), h);
@@ -123,19 +143,24 @@ template <typename OnFrame> bool FrameReader::feed(const void *data, size_t len,
         partial_.append(p, take);
         p += take;
         len -= take;
+        consumed_ = total - len;
         if (partial_.size() < need) return true;
-        on_frame(view(partial_.data(), h));
+        bool go_on = deliver(view(partial_.data(), h));
         partial_.clear();
+        if (!go_on) return true;
     }
     while (len >= IPCHUB_FRAME_HEADER_SIZE) {
         size_t need = frame_length(p, h);
         if (need == 0) return false;
         if (len < need) break;
-        on_frame(view(p, h));
+        bool go_on = deliver(view(p, h));
         p += need;
         len -= need;
+        consumed_ = total - len;
+        if (!go_on) return true;
     }
     partial_.append(p, len);
+    consumed_ = total;
     return true;
 }
 

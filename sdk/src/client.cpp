@@ -130,7 +130,7 @@ struct Client::Impl {
         }
         if (!error.empty()) {
             if (error_code == IPCHUB_ERR_SHUTTING_DOWN || error_code == IPCHUB_ERR_MALFORMED ||
-                error_code == IPCHUB_ERR_TOO_LARGE) {
+                error_code == IPCHUB_ERR_TOO_LARGE || error_code == IPCHUB_ERR_EVICTED) {
                 broken = true;
                 closed_error = Error(Error::Kind::disconnected, "the hub closed the connection: " + error);
                 if (inbox.empty() && !delivered) throw *closed_error;

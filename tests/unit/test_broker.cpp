@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -50,7 +51,9 @@ struct Fixture {
     std::map<std::string, Connection *> conns;
     uint64_t next_id = 1;
 
-    explicit Fixture(size_t backlog = 1 << 20) {
+    uint64_t now_ms = 1000; // the broker's clock
+
+    explicit Fixture(size_t backlog = 1 << 20, const std::function<void(HubSettings &)> &tweak = {}) {
         settings.subscriber_backlog_bytes = backlog;
         settings.max_message_size = 4096;
         log.set_verbosity(Level::error);
@@ -59,7 +62,16 @@ struct Fixture {
         table.hub_close = fake_close;
         small.max_frame = 200;
         small.max_message = message_limit(settings.max_message_size, small.max_frame);
+        if (tweak) tweak(settings);
         broker = std::make_unique<Broker>(settings, log, "test");
+        broker->clock = [this] { return now_ms; };
+    }
+
+    // Opens a connection that has not said HELLO yet.
+    Connection *open_raw(const std::string &name, const char *peer = nullptr) {
+        Connection *c = broker->open(&transport, &fakes[name], peer ? peer : name.c_str());
+        conns[name] = c;
+        return c;
     }
 
     std::map<std::string, uint32_t> announced; // the message limit each client's HELLO answer named
@@ -296,6 +308,194 @@ TEST_CASE("broker: nothing is handed to the plugin from inside conn_received; on
     CHECK(fx.fakes["pub"].sent.empty()); // not even the acknowledgements yet
     CHECK_FALSE(fx.fakes["pub"].receiving); // the one re-entrant call: pausing the connection being read
     fx.broker->after_batch();
-    CHECK(fx.take_frames("pub").size() == 4); // the ACKs, after the batch
+    // The ACKs, after the batch: of the 3 frames read before the third filled
+    // the subscriber's backlog (the pause is exact; the fourth waits).
+    CHECK(fx.take_frames("pub").size() == 3);
     CHECK(fx.fakes["sub"].sent.empty());
+}
+
+// ---- the hub's budgets against a hostile client (issue 11, items 3, 4, 5, 7) ----
+
+namespace {
+std::string frames(size_t n, uint8_t type, std::string_view channel = {}, std::string_view payload = {}) {
+    ByteBuffer b;
+    for (size_t i = 0; i < n; ++i) append_frame(b, type, 0, i + 1, channel, payload);
+    return std::string(reinterpret_cast<const char *>(b.data()), b.size());
+}
+bool has_error(const std::vector<std::pair<FrameHeader, std::string>> &frames, uint32_t code, const std::string &text) {
+    for (auto &[h, body] : frames) {
+        if (h.type != IPCHUB_ERROR) continue;
+        auto bar = body.find('|');
+        if (get_u32(reinterpret_cast<const uint8_t *>(body.data() + bar + 1)) == code &&
+            body.find(text) != std::string::npos)
+            return true;
+    }
+    return false;
+}
+} // namespace
+
+TEST_CASE("broker: STATS requests in one chunk stop at the frame that fills the backlog; the rest waits and is answered later") {
+    Fixture fx(64 * 1024, [](HubSettings &s) { s.stats_per_second = 1000000; });
+    fx.connect("greedy");
+    for (int i = 0; i < 60; ++i) { // a few KB per answer
+        fx.connect("s" + std::to_string(i));
+        fx.send("s" + std::to_string(i), IPCHUB_SUBSCRIBE, 0, "channel-number-" + std::to_string(i), "");
+    }
+    size_t answer = fx.broker->stats_json().size() + IPCHUB_FRAME_HEADER_SIZE;
+    fx.fakes["greedy"].accept_limit = 0; // it never reads
+    const size_t requests = 2000;
+    std::string chunk = frames(requests, IPCHUB_STATS);
+    fx.broker->received(fx.conns["greedy"], chunk.data(), chunk.size());
+    fx.broker->after_batch();
+    // The pause is exact: the backlog exceeds its limit by at most one answer.
+    CHECK(fx.conns["greedy"]->backlog.size() <= 64 * 1024 + answer);
+    CHECK_FALSE(fx.fakes["greedy"].receiving);
+    CHECK(fx.conns["greedy"]->inbox.size() < chunk.size());
+    // It reads again: the unprocessed rest is answered before the plugin is asked for more.
+    fx.fakes["greedy"].accept_limit = SIZE_MAX;
+    fx.broker->writable(fx.conns["greedy"]);
+    fx.broker->after_batch();
+    size_t answered = 0;
+    for (auto &[h, body] : fx.take_frames("greedy")) answered += h.type == IPCHUB_STATS;
+    CHECK(answered == requests);
+    CHECK(fx.fakes["greedy"].receiving);
+    CHECK(fx.conns["greedy"]->inbox.empty());
+}
+
+TEST_CASE("broker: a STATS answer is a summary of bounded size and STATS is rate-limited per connection") {
+    Fixture fx(1 << 20, [](HubSettings &s) { s.stats_per_second = 5; });
+    fx.connect("sub");
+    for (int i = 0; i < 1000; ++i) fx.send("sub", IPCHUB_SUBSCRIBE, 0, "a-rather-long-channel-name-" + std::to_string(i), "");
+    auto stats = nlohmann::json::parse(fx.broker->stats_json());
+    CHECK(stats["channel_count"] == 1000);
+    CHECK(fx.broker->stats_json().size() < 32 * 1024);
+    for (int i = 0; i < 5; ++i) fx.send("sub", IPCHUB_STATS, 0, "", "");
+    fx.send("sub", IPCHUB_STATS, 0, "", "");
+    auto got = fx.take_frames("sub");
+    REQUIRE(got.size() == 6);
+    CHECK(got[4].first.type == IPCHUB_STATS);
+    CHECK(has_error({got[5]}, IPCHUB_ERR_LIMIT, "hub.stats_per_second"));
+    fx.now_ms += 1000; // a second later it may ask again
+    fx.send("sub", IPCHUB_STATS, 0, "", "");
+    got = fx.take_frames("sub");
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].first.type == IPCHUB_STATS);
+    CHECK_FALSE(fx.fakes["sub"].closed);
+}
+
+TEST_CASE("broker: subscriptions per connection and channels per hub are capped with an ERROR naming the key") {
+    Fixture fx(1 << 20, [](HubSettings &s) {
+        s.max_subscriptions_per_connection = 3;
+        s.max_channels = 4;
+    });
+    fx.connect("a");
+    fx.connect("b");
+    for (auto ch : {"1", "2", "3"}) fx.send("a", IPCHUB_SUBSCRIBE, 0, ch, "");
+    fx.send("a", IPCHUB_SUBSCRIBE, 0, "3", ""); // a duplicate is no new subscription
+    fx.send("a", IPCHUB_SUBSCRIBE, IPCHUB_FLAG_ACK, "4", "");
+    auto got = fx.take_frames("a");
+    REQUIRE(got.size() == 1);
+    CHECK(has_error(got, IPCHUB_ERR_LIMIT, "hub.max_subscriptions_per_connection"));
+    fx.send("b", IPCHUB_SUBSCRIBE, 0, "4", "");
+    fx.send("b", IPCHUB_SUBSCRIBE, 0, "5", "");
+    CHECK(has_error(fx.take_frames("b"), IPCHUB_ERR_LIMIT, "hub.max_channels"));
+    CHECK_FALSE(fx.fakes["a"].closed); // refused, not disconnected
+    fx.send("b", IPCHUB_SUBSCRIBE, IPCHUB_FLAG_ACK, "1", "");
+    CHECK(fx.ack_count("b") == 2);
+}
+
+TEST_CASE("broker: connections beyond hub.max_connections or hub.max_connections_per_uid are told why and closed") {
+    Fixture fx(1 << 20, [](HubSettings &s) {
+        s.max_connections = 3;
+        s.max_connections_per_uid = 2;
+    });
+    fx.open_raw("u7a", "pid 1 uid 7");
+    fx.open_raw("u7b", "pid 2 uid 7");
+    fx.open_raw("u7c", "pid 3 uid 7");
+    fx.broker->after_batch();
+    CHECK(has_error(fx.take_frames("u7c"), IPCHUB_ERR_EVICTED, "hub.max_connections_per_uid"));
+    CHECK(fx.fakes["u7c"].closed);
+    fx.open_raw("u8", "pid 4 uid 8");
+    fx.open_raw("other", "pid 5");
+    fx.broker->after_batch();
+    CHECK_FALSE(fx.fakes["u8"].closed);
+    CHECK(has_error(fx.take_frames("other"), IPCHUB_ERR_EVICTED, "hub.max_connections"));
+    CHECK(fx.fakes["other"].closed);
+    fx.broker->closed_by_peer(fx.conns["u7a"], 0);
+    fx.broker->after_batch();
+    fx.connect("late"); // a slot is free again
+    CHECK_FALSE(fx.fakes["late"].closed);
+    CHECK(fx.connection_count() == 3);
+}
+
+TEST_CASE("broker: a connection that sends no HELLO within hub.hello_timeout_ms is closed; greeted ones stay") {
+    Fixture fx(1 << 20, [](HubSettings &s) { s.hello_timeout_ms = 5000; });
+    fx.connect("polite");
+    fx.open_raw("silent");
+    fx.now_ms += 4000;
+    fx.broker->expire_handshakes();
+    fx.broker->after_batch();
+    CHECK_FALSE(fx.fakes["silent"].closed);
+    fx.now_ms += 1000;
+    fx.broker->expire_handshakes();
+    fx.broker->after_batch();
+    CHECK(fx.fakes["silent"].closed);
+    CHECK(has_error(fx.take_frames("silent"), IPCHUB_ERR_EVICTED, "hub.hello_timeout_ms"));
+    CHECK_FALSE(fx.fakes["polite"].closed);
+}
+
+TEST_CASE("broker: half-received frames of all clients share hub.max_partial_bytes_total") {
+    Fixture fx(1 << 20, [](HubSettings &s) { s.max_partial_bytes_total = 10000; });
+    std::string frame = frames(1, IPCHUB_PUBLISH, "x", std::string(4000, 'p'));
+    std::string most = frame.substr(0, 3000);
+    for (auto name : {"h1", "h2", "h3", "h4"}) {
+        fx.connect(name);
+        fx.broker->received(fx.conns[name], most.data(), most.size());
+        fx.broker->after_batch();
+    }
+    CHECK_FALSE(fx.fakes["h3"].closed);
+    CHECK(fx.fakes["h4"].closed); // 4 x 3000 > 10000
+    CHECK(has_error(fx.take_frames("h4"), IPCHUB_ERR_EVICTED, "hub.max_partial_bytes_total"));
+    // A completed frame gives its share back.
+    std::string rest = frame.substr(3000);
+    fx.broker->received(fx.conns["h1"], rest.data(), rest.size());
+    fx.connect("h5");
+    fx.broker->received(fx.conns["h5"], most.data(), most.size());
+    fx.broker->after_batch();
+    CHECK_FALSE(fx.fakes["h5"].closed);
+}
+
+TEST_CASE("broker: at hub.max_backlog_bytes_total the subscriber stalled longest is disconnected with its stream kept whole") {
+    Fixture fx(1 << 20, [](HubSettings &s) { s.max_backlog_bytes_total = 40000; });
+    fx.connect("pub");
+    for (auto name : {"old", "young", "reader"}) {
+        fx.connect(name);
+        fx.send(name, IPCHUB_SUBSCRIBE, 0, "x", "");
+    }
+    std::string payload(1000, 'm');
+    fx.fakes["old"].accept_limit = 1500; // takes one and a half frames, then stalls
+    fx.send("pub", IPCHUB_PUBLISH, 0, "x", payload);
+    fx.send("pub", IPCHUB_PUBLISH, 0, "x", payload);
+    fx.now_ms += 5000;
+    fx.fakes["young"].accept_limit = fx.fakes["young"].sent.size(); // reads no more from now on
+    for (int i = 0; i < 30 && !fx.fakes["old"].closed; ++i) {
+        ByteBuffer b;
+        append_frame(b, IPCHUB_PUBLISH, 0, 1, "x", payload);
+        fx.broker->received(fx.conns["pub"], b.data(), b.size());
+        if (fx.conns["old"]->closing) {
+            fx.fakes["old"].accept_limit = SIZE_MAX; // let the last bytes out to check the stream
+            fx.broker->writable(fx.conns["old"]);
+        }
+        fx.broker->after_batch();
+    }
+    INFO(fx.broker->stats_json());
+    REQUIRE(fx.fakes["old"].closed);
+    CHECK_FALSE(fx.fakes["young"].closed);
+    CHECK_FALSE(fx.fakes["pub"].closed);
+    CHECK(fx.fakes["pub"].receiving);
+    auto old = fx.take_frames("old"); // decodes only if the stream stayed whole
+    REQUIRE(old.size() == 3);
+    CHECK(old[0].first.type == IPCHUB_DATA);
+    CHECK(has_error(old, IPCHUB_ERR_EVICTED, "hub.max_backlog_bytes_total"));
+    CHECK(nlohmann::json::parse(fx.broker->stats_json())["evicted"] == 1);
 }

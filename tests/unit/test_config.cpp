@@ -110,3 +110,36 @@ TEST_CASE("config: values the JSON parser itself refuses name the file and the k
     CHECK(error_of(R"({"plugins": [], "hub": {"max_message_size": 18446744073709551616}})").find("hub.max_message_size") !=
           std::string::npos);
 }
+
+TEST_CASE("config: the hub's budgets against hostile clients: defaults and values and errors naming the key") {
+    HubConfig d = parse_config(R"({"plugins": []})", "test.json");
+    CHECK(d.hub.max_connections == 4096);
+    CHECK(d.hub.max_connections_per_uid == 1024);
+    CHECK(d.hub.hello_timeout_ms == 10000);
+    CHECK(d.hub.max_partial_bytes_total == (128u << 20));
+    CHECK(d.hub.max_backlog_bytes_total == (256u << 20));
+    CHECK(d.hub.max_subscriptions_per_connection == 10000);
+    CHECK(d.hub.max_channels == 100000);
+    CHECK(d.hub.stats_per_second == 20);
+    HubConfig c = parse_config(R"({"plugins": [], "hub": {"max_connections": 10, "max_connections_per_uid": 5,
+        "hello_timeout_ms": 500, "max_partial_bytes_total": 2000000, "max_backlog_bytes_total": 99999,
+        "max_subscriptions_per_connection": 7, "max_channels": 8, "stats_per_second": 2}})",
+                               "test.json");
+    CHECK(c.hub.max_connections == 10);
+    CHECK(c.hub.max_connections_per_uid == 5);
+    CHECK(c.hub.hello_timeout_ms == 500);
+    CHECK(c.hub.max_partial_bytes_total == 2000000);
+    CHECK(c.hub.max_backlog_bytes_total == 99999);
+    CHECK(c.hub.max_subscriptions_per_connection == 7);
+    CHECK(c.hub.max_channels == 8);
+    CHECK(c.hub.stats_per_second == 2);
+    CHECK(error_of(R"({"plugins": [], "hub": {"max_connections": 0}})") ==
+          "test.json: hub.max_connections: value 0 out of range 1..1048576");
+    CHECK(error_of(R"({"plugins": [], "hub": {"hello_timeout_ms": "soon"}})") ==
+          "test.json: hub.hello_timeout_ms: expected a whole number, got string");
+    // The partial-frame budget must hold one frame of the largest size.
+    CHECK(error_of(R"({"plugins": [], "hub": {"max_partial_bytes_total": 1000}})").find("hub.max_partial_bytes_total") !=
+          std::string::npos);
+    HubConfig big = parse_config(R"({"plugins": [], "hub": {"max_message_size": 134217728}})", "test.json");
+    CHECK(big.hub.max_partial_bytes_total >= 2ull * 134217728);
+}

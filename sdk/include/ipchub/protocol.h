@@ -49,7 +49,9 @@ enum ipchub_error_code {
     IPCHUB_ERR_TOO_LARGE = 2,     /* payload above the hub's limit: connection closed */
     IPCHUB_ERR_BAD_CHANNEL = 3,   /* channel name invalid: frame refused */
     IPCHUB_ERR_UNSUPPORTED = 4,   /* frame type not valid in this direction: frame refused */
-    IPCHUB_ERR_SHUTTING_DOWN = 5  /* hub stops: connection closed */
+    IPCHUB_ERR_SHUTTING_DOWN = 5, /* hub stops: connection closed */
+    IPCHUB_ERR_LIMIT = 6,         /* a hub limit (named in the text) refuses this frame: connection stays */
+    IPCHUB_ERR_EVICTED = 7        /* a hub limit (named in the text) closes this connection */
 };
 
 /* Header layout, byte offsets (all fields little-endian):
