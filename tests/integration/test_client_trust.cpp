@@ -139,7 +139,7 @@ TEST_CASE("client trust: a frame larger than the hub announced in HELLO is refus
     try {
         client.stats();
     } catch (const ipchub::Error &e) {
-        INFO("error: " << e.what());
+        INFO("error: " << std::string(e.what()));
         CHECK(e.kind() == ipchub::Error::Kind::io);
         CHECK(std::string(e.what()).find("more than it announced") != std::string::npos);
         refused = true;
