@@ -214,9 +214,14 @@ struct Client::Impl {
         return id;
     }
 
-    // The largest payload a frame from the hub may carry: the message limit
-    // the hub announced in HELLO (DATA), or a control frame's.
-    uint32_t frame_payload_limit() const { return std::max(max_payload, kControlPayloadMax); }
+    // The largest payload a frame from the hub may carry. The hub announces
+    // its message limit in HELLO and sizes frames by frame_limit(): header +
+    // the longest channel + that limit (or a control frame's). A frame with a
+    // shorter channel may use the rest for payload (the hub delivers what fits
+    // the transport's frames), hence + IPCHUB_CHANNEL_MAX.
+    uint32_t frame_payload_limit() const {
+        return uint32_t(std::min<uint64_t>(uint64_t(std::max(max_payload, kControlPayloadMax)) + IPCHUB_CHANNEL_MAX, UINT32_MAX));
+    }
 
     void check_channel(std::string_view channel) {
         if (!is_valid_channel(channel))
