@@ -143,7 +143,7 @@ TEST_CASE("mqueue: a flood of garbage registrations neither floods the log nor k
     stop = true;
     flood.join();
     ::mq_close(q);
-    MESSAGE("garbage registrations sent: " << sent << ", clients answered in " << took << " ms");
+    MESSAGE("garbage registrations sent: " << sent.load() << ", clients answered in " << took << " ms");
     CHECK(sent > 100);
     size_t lines = lines_with(sb.hub().err(), "malformed registration");
     MESSAGE("log lines about them: " << lines);
