@@ -17,12 +17,22 @@ bool all_digits(const std::string &s, size_t from, size_t to) {
         if (s[i] < '0' || s[i] > '9') return false;
     return true;
 }
+
+// "/" + prefix + tail by appending: GCC 12 at -O2/-O3 reports a false
+// -Wrestrict on `"/" + std::string&&` (an insert at the front, GCC bug 105329),
+// which breaks Release builds with IPCHUB_WERROR.
+std::string queue_path(const std::string &instance, const std::string &tail) {
+    std::string name = "/";
+    name += prefix(instance);
+    name += tail;
+    return name;
+}
 } // namespace
 
-std::string register_queue_name(const std::string &instance) { return "/" + prefix(instance) + "register"; }
+std::string register_queue_name(const std::string &instance) { return queue_path(instance, "register"); }
 
 std::string client_queue_name(const std::string &instance, int pid, unsigned seq, bool up) {
-    return "/" + prefix(instance) + std::to_string(pid) + "." + std::to_string(seq) + (up ? ".up" : ".down");
+    return queue_path(instance, std::to_string(pid) + "." + std::to_string(seq) + (up ? ".up" : ".down"));
 }
 
 bool is_instance_queue(const std::string &instance, const std::string &entry) {

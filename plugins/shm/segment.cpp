@@ -20,7 +20,9 @@ void Segment::unmap() {
 }
 
 std::string segment_name(const std::string &instance, pid_t pid, unsigned n) {
-    return "/" + segment_prefix(instance) + std::to_string(pid) + "." + std::to_string(n);
+    std::string name = "/"; // appended, not "/" + string&&: GCC 12 -Wrestrict misfires on that at -O2 (bug 105329)
+    name += segment_prefix(instance);
+    return name + std::to_string(pid) + "." + std::to_string(n);
 }
 
 namespace {
@@ -132,7 +134,7 @@ int sweep_segments(const std::string &instance) {
     int removed = 0;
     while (dirent *e = ::readdir(d)) {
         if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) != 0) continue;
-        if (::shm_unlink(("/" + std::string(e->d_name)).c_str()) == 0) ++removed;
+        if (::shm_unlink((std::string("/") + e->d_name).c_str()) == 0) ++removed;
     }
     ::closedir(d);
     return removed;

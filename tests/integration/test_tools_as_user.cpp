@@ -35,7 +35,8 @@ TEST_CASE("myipcsub | head -1: the subscriber exits 0 once its reader is gone, a
     Sandbox sb("sub-head");
     sb.start_hub({"--verbose"});
     // bash for PIPESTATUS: the subscriber's own status, not head's.
-    std::string pipeline = "'" + itest::bin("myipcsub") + "' --backend socket --channel news | head -1; echo \"sub=${PIPESTATUS[0]}\"";
+    std::string pipeline = "'";
+    pipeline += itest::bin("myipcsub") + "' --backend socket --channel news | head -1; echo \"sub=${PIPESTATUS[0]}\"";
     auto shell = sb.run({"/bin/bash", "-c", pipeline});
     REQUIRE(shell.wait_err("Subscribed to", 10000));
     // The first message passes through head; the next ones find the pipe
