@@ -1,8 +1,10 @@
 // myipcsub: print the messages of a hub channel.
 #include "cli_common.hpp"
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <unistd.h>
 
 namespace {
@@ -25,7 +27,8 @@ int main(int argc, char **argv) {
         ->check(CLI::PositiveNumber);
     app.add_flag("--raw", raw, "Write each payload's bytes unchanged, with nothing added (for binary data)");
     app.add_flag("-q,--quiet", quiet, "Do not report the subscription on standard error");
-    app.footer("Exit status: 0 after --count messages or on SIGINT/SIGTERM, 1 when the hub goes away,\n"
+    app.footer("Exit status: 0 after --count messages, on SIGINT/SIGTERM or when the reader of standard\n"
+               "output goes away (like cat | head), 1 when the hub goes away,\n"
                "2 on bad options or configuration, 3 when no hub serves the instance.");
     if (int rc = ipchub::apps::parse_command_line(app, argc, argv); rc >= 0) return rc;
 
@@ -33,6 +36,8 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    // Ignored, so a closed standard output shows up as EPIPE from fflush
+    // (handled below: unsubscribe, exit 0) and a transport's write as an error.
     std::signal(SIGPIPE, SIG_IGN);
 
     try {
@@ -45,15 +50,23 @@ int main(int argc, char **argv) {
             auto m = client.receive(200); // wakes regularly to notice signals
             if (!m) continue;
             ++seen;
-            if (raw) {
-                if (std::fwrite(m->payload.data(), 1, m->payload.size(), stdout) != m->payload.size()) return 1;
-            } else {
-                // fwrite, not printf: payloads may hold NUL bytes.
-                std::printf("[%s] ", m->channel.c_str());
-                std::fwrite(m->payload.data(), 1, m->payload.size(), stdout);
-                std::fputc('\n', stdout);
+            if (!raw) std::printf("[%s] ", m->channel.c_str());
+            std::fwrite(m->payload.data(), 1, m->payload.size(), stdout); // fwrite: payloads may hold NUL bytes
+            if (!raw) std::fputc('\n', stdout);
+            // A pipe or file sees each message at once, and a reader that went
+            // away (`| head -1`) is noticed at the message it did not take.
+            if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+                int why = errno;
+                try {
+                    client.unsubscribe(channel); // say goodbye properly: the hub stops queueing for us now
+                } catch (const ipchub::Error &) {
+                    // Leaving anyway; the hub notices the closed connection.
+                }
+                // Like cat: a reader that stopped reading is not an error.
+                if (why == EPIPE) return 0;
+                std::fprintf(stderr, "myipcsub: cannot write to standard output: %s\n", std::strerror(why));
+                return 1;
             }
-            std::fflush(stdout); // a pipe or file sees each message at once
         }
         return 0;
     } catch (const std::exception &e) {

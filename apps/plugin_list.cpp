@@ -18,13 +18,15 @@ std::string capability_names(uint32_t caps) {
     std::string out;
     for (auto &[bit, name] : known) {
         if (!(caps & bit)) continue;
-        out += (out.empty() ? "" : ",") + std::string(name);
+        if (!out.empty()) out += ','; // appends, not "," + string: GCC 12 -Wrestrict misfires on that at -O2 (bug 105329)
+        out += name;
         caps &= ~bit;
     }
     if (caps) { // bits of a newer ABI: shown, not hidden
         char hex[16];
         std::snprintf(hex, sizeof hex, "0x%x", caps);
-        out += (out.empty() ? "" : ",") + std::string(hex);
+        if (!out.empty()) out += ',';
+        out += hex;
     }
     return out.empty() ? "-" : out;
 }

@@ -65,7 +65,12 @@ int Hub::run() {
     create_broker();
     export_environment();
     bool ok = watch_signals() && bring_up_plugins(took_over);
-    if (ok) serve();
+    if (ok) {
+        std::vector<std::string> offered;
+        for (auto &p : plugins_) offered.push_back(p->name());
+        lock.record_backends(offered); // for clients of a backend not offered (sdk/src/running_hub.cpp)
+        serve();
+    }
     stop();
     cleanup();
     unload();
@@ -82,8 +87,8 @@ int Hub::read_config() {
     config_path_ = options_.config_path.empty() ? find_default_config() : options_.config_path;
     if (config_path_.empty()) {
         std::string tried;
-        for (auto &c : default_config_candidates()) tried += "\n  " + c;
-        log_.error("no plugins.json found; looked in:" + tried + "\n(use --config FILE)");
+        for (auto &c : default_config_candidates()) tried += (tried.empty() ? "" : ", ") + c;
+        log_.error("no plugins.json found; looked in: " + tried + " (use --config FILE)"); // one line: the log escapes newlines
         return 2;
     }
     try {

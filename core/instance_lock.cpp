@@ -85,6 +85,15 @@ InstanceLock::Result InstanceLock::acquire(const std::string &path, std::string 
     return dead_owner ? Result::taken_over : Result::acquired;
 }
 
+void InstanceLock::record_backends(const std::vector<std::string> &names) {
+    if (fd_ < 0) return;
+    std::string text = std::to_string(::getpid()) + "\nbackends:";
+    for (auto &n : names) text += " " + n;
+    text += "\n";
+    // Best effort: the list only improves an error message of clients.
+    if (::pwrite(fd_, text.data(), text.size(), 0) != ssize_t(text.size())) return;
+}
+
 void InstanceLock::release() {
     if (fd_ < 0) return;
     // Unlink before unlocking: a hub starting right now then creates a new file.

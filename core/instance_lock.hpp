@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 namespace ipchub::core {
@@ -19,6 +20,10 @@ public:
     // `previous_pid` is the pid found in the file: the holder when `held`,
     // the dead hub when `taken_over`.
     Result acquire(const std::string &path, std::string &error, pid_t &previous_pid);
+    // Adds "backends: a b c" under the pid, once the transports are up, so a
+    // client of a backend this hub does not offer can be told which it does
+    // (read only while the lock is held: a dead hub's list means nothing).
+    void record_backends(const std::vector<std::string> &names);
     void release(); // unlocks and removes the file
     const std::string &path() const { return path_; }
 

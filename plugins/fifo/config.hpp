@@ -15,6 +15,11 @@ struct FifoConfig {
     uint32_t pipe_size = 1024 * 1024;
     // How long a registered client may take to open its end (hub side).
     uint32_t handshake_timeout_ms = 5000;
+    // Registrations whose handshake is still running, at most. A process
+    // that registers and never opens its FIFOs costs three descriptors and a
+    // timer until handshake_timeout_ms; beyond this many, new registrations
+    // are ignored (the client's own timeout tells it) until some complete.
+    uint32_t max_pending_registrations = 64;
 };
 
 // Parses `json` ("{}" gives the defaults). On failure returns false and

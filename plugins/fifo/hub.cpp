@@ -22,6 +22,7 @@
 #include "leftovers.hpp"
 #include "plugin_support.hpp"
 #include "registration.hpp"
+#include "warning_limiter.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -42,6 +43,7 @@ namespace {
 constexpr size_t kReadBuffer = 256 * 1024; // shared by all connections of the hub
 constexpr int kReadsPerWakeup = 4;         // then let other connections have a turn
 constexpr size_t kRecordsPerRead = 64;
+constexpr size_t kPendingPerProcess = 16; // handshakes one process may have running at once
 
 struct Hub;
 
@@ -84,6 +86,8 @@ struct Hub {
     plugin::ConnectionSet<Conn> conns; // handshaking and connected
     unsigned char records[kRecordsPerRead * kRecordSize];
     size_t records_have = 0;
+    size_t pending = 0; // conns still in their handshake (no host_conn)
+    plugin::WarningLimiter garbage_warning, full_warning;
     unsigned char buffer[kReadBuffer];
 };
 
@@ -96,6 +100,7 @@ std::string who(const Conn *c) {
 
 // A client the hub never heard of (its handshake failed): no report.
 void drop_pending(Conn *c, const std::string &why) {
+    --c->hub->pending;
     log(c->hub, IPCHUB_LOG_DEBUG, "dropping registration of " + who(c) + ": " + why);
     c->hub->conns.close(c);
 }
@@ -116,6 +121,7 @@ void update_up_watch(Conn *c) {
 // Returns false when the hub refused the connection (`c` is freed then).
 bool complete_handshake(Conn *c) {
     Hub *h = c->hub;
+    --h->pending; // connected or refused: no longer waiting either way
     if (c->timer > 0) h->host->cancel_timer(h->host, c->timer);
     c->timer = 0;
     plugin::close_watched(h->host, c->pidfd); // EOF on .up is the signal from now on
@@ -203,12 +209,30 @@ bool is_fifo(int fd) {
     return ::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
+void warn_limited(Hub *h, plugin::WarningLimiter &limiter, const std::string &text) {
+    std::string line = limiter.note(text);
+    if (!line.empty()) log(h, IPCHUB_LOG_WARN, line);
+}
+
 void accept_registration(Hub *h, const Registration &r) {
+    size_t pending_of_pid = 0;
     for (Conn *other : h->conns) {
         if (other->reg.pid == r.pid && other->reg.serial == r.serial) {
-            log(h, IPCHUB_LOG_WARN, "ignoring a second registration of " + who(other));
+            warn_limited(h, h->garbage_warning, "ignoring a second registration of " + who(other));
             return;
         }
+        if (other->reg.pid == r.pid && !other->host_conn) ++pending_of_pid;
+    }
+    // A legitimate process has a handshake or two in flight (milliseconds
+    // each); one process cannot take the whole hub-wide allowance.
+    if (h->pending >= h->config.max_pending_registrations || pending_of_pid >= kPendingPerProcess) {
+        warn_limited(h, h->full_warning,
+                     "ignoring the registration of pid " + std::to_string(r.pid) + ": " +
+                         (pending_of_pid >= kPendingPerProcess
+                              ? std::to_string(pending_of_pid) + " of its registrations are waiting for their handshake"
+                              : std::to_string(h->pending) +
+                                    " registrations are waiting for their handshake (max_pending_registrations)"));
+        return;
     }
     auto *c = new (std::nothrow) Conn;
     if (!c) {
@@ -219,6 +243,7 @@ void accept_registration(Hub *h, const Registration &r) {
     c->reg = r;
     c->base = client_base(h->dir, r.pid, r.serial);
     h->conns.add(c);
+    ++h->pending;
     c->pidfd = plugin::open_pidfd(pid_t(r.pid));
     if (c->pidfd < 0 && errno == ESRCH) return drop_pending(c, "the process no longer exists");
     // Without a pidfd (old kernel, no permission) the handshake timeout still
@@ -249,7 +274,9 @@ void accept_registration(Hub *h, const Registration &r) {
 void on_register(void *user, int, uint32_t) {
     auto *h = static_cast<Hub *>(user);
     bool any = false;
-    for (;;) {
+    // Bounded: a writer that keeps the FIFO full must not keep the loop here;
+    // what is left is read on the next turn (the FIFO stays readable).
+    for (int round = 0; round < kReadsPerWakeup; ++round) {
         ssize_t n = ::read(h->register_fd, h->records + h->records_have, sizeof h->records - h->records_have);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break; // EAGAIN: all read (0 cannot happen: we hold a write end)
@@ -264,7 +291,7 @@ void on_register(void *user, int, uint32_t) {
                 continue;
             }
             // Not ours (a stray writer): skip to the next magic to get back in step.
-            log(h, IPCHUB_LOG_WARN, "ignoring malformed bytes in " + h->register_path);
+            warn_limited(h, h->garbage_warning, "ignoring malformed bytes in " + h->register_path);
             const unsigned char *begin = h->records + off + 1, *end = h->records + h->records_have;
             const unsigned char *next = std::search(begin, end, kRecordMagic, kRecordMagic + 4);
             off = size_t((next == end ? end - std::min<size_t>(3, h->records_have - off - 1) : next) - h->records);

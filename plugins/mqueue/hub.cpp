@@ -12,6 +12,7 @@
 #include "wire.hpp"
 
 #include "plugin_support.hpp"
+#include "warning_limiter.hpp"
 
 #include <fcntl.h>
 #include <mqueue.h>
@@ -65,6 +66,7 @@ struct Hub {
     plugin::ConnectionSet<Conn> conns; // open ones and closing ones
     std::vector<uint8_t> rx = std::vector<uint8_t>(kReceiveBatch);
     std::vector<uint8_t> tx; // one outgoing message
+    plugin::WarningLimiter garbage_warning; // malformed registrations: one line per burst
 };
 
 void log(Hub *h, int level, const std::string &text) { h->host->log(h->host, level, text.c_str()); }
@@ -250,25 +252,32 @@ void accept_client(Hub *h, const RegisterRequest &req) {
     if (c->pidfd >= 0) h->host->watch_fd(h->host, c->pidfd, IPCHUB_EV_READ, on_client_exit, c);
 }
 
-// Reads one registration; false when the queue is empty.
-bool next_registration(Hub *h, RegisterRequest &req) {
+enum class Next { none, request, malformed };
+
+// Reads one message of the registration queue. A malformed one counts as a
+// read (the caller's budget bounds how long garbage can keep the loop busy).
+Next next_registration(Hub *h, RegisterRequest &req) {
     alignas(RegisterRequest) char msg[kRegisterMessageSize];
-    for (;;) {
-        ssize_t n = ::mq_receive(h->reg, msg, sizeof msg, nullptr);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        std::memcpy(&req, msg, std::min(sizeof req, size_t(n)));
-        if (size_t(n) == sizeof req && req.magic == kWireMagic && req.version == kWireVersion && req.pid > 0) return true;
-        log(h, IPCHUB_LOG_WARN, "ignored a malformed registration (" + std::to_string(n) + " bytes)");
-    }
+    ssize_t n;
+    do n = ::mq_receive(h->reg, msg, sizeof msg, nullptr);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return Next::none;
+    std::memcpy(&req, msg, std::min(sizeof req, size_t(n)));
+    if (size_t(n) == sizeof req && req.magic == kWireMagic && req.version == kWireVersion && req.pid > 0) return Next::request;
+    std::string line = h->garbage_warning.note("ignored a malformed registration (" + std::to_string(n) + " bytes)");
+    if (!line.empty()) log(h, IPCHUB_LOG_WARN, line);
+    return Next::malformed;
 }
 
 void on_register(void *user, int, uint32_t) {
     auto *h = static_cast<Hub *>(user);
     RegisterRequest req{};
-    for (int i = 0; i < kMessagesPerWakeup && next_registration(h, req); ++i) accept_client(h, req);
+    // Bounded: what is left is read on the next loop turn (still readable).
+    for (int i = 0; i < kMessagesPerWakeup; ++i) {
+        Next got = next_registration(h, req);
+        if (got == Next::none) break;
+        if (got == Next::request) accept_client(h, req);
+    }
 }
 
 } // namespace
@@ -322,7 +331,13 @@ void hub_stop(void *state) {
     h->host->unwatch_fd(h->host, h->reg);
     ::mq_unlink(h->reg_name.c_str()); // no new registrations from here on
     RegisterRequest req{};
-    while (next_registration(h, req)) refuse(h, req, ESHUTDOWN); // those already queued get a clear answer
+    // Those already queued get a clear answer. Bounded: a client that still
+    // holds the queue open could keep writing to it.
+    for (int i = 0; i < kMessagesPerWakeup; ++i) {
+        Next got = next_registration(h, req);
+        if (got == Next::none) break;
+        if (got == Next::request) refuse(h, req, ESHUTDOWN);
+    }
     ::mq_close(h->reg);
     h->reg = -1;
 }

@@ -29,6 +29,7 @@ bool all_digits(const std::string &s, size_t from, size_t to) {
         if (s[i] < '0' || s[i] > '9') return false;
     return true;
 }
+
 } // namespace
 
 std::string register_queue_name(const std::string &instance, uid_t hub_uid) {

@@ -3,6 +3,7 @@
 #include "pidfd.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -45,6 +46,105 @@ void child_fail(const char *what, int err) {
     ::_exit(127);
 }
 
+// Signals the warden caught, to hand on to the shell (set by the handler).
+volatile sig_atomic_t g_caught[NSIG];
+pid_t g_hub_pid = 0;
+
+// Catchable signals the warden takes over; the synchronous ones (a fault in
+// the warden itself) keep their default action.
+bool warden_catches(int sig) {
+    switch (sig) {
+    case SIGKILL: case SIGSTOP: case SIGCHLD:
+    case SIGSEGV: case SIGBUS: case SIGILL: case SIGFPE: case SIGABRT: case SIGTRAP: case SIGSYS:
+        return false;
+    default:
+        return true;
+    }
+}
+
+void warden_handler(int sig, siginfo_t *info, void *) {
+    // The hub signals the whole group, so the shell got this one already;
+    // only a signal someone sent to the warden's pid alone is handed on.
+    if (info->si_pid != g_hub_pid) g_caught[sig] = 1;
+}
+
+// The process the hub supervises (pid, pidfd, process group leader). It runs
+// `/bin/sh -c COMMAND` as its child and waits for it, because the kernel's
+// PR_SET_PDEATHSIG reaches only the hub's direct child: were that the shell,
+// a hub killed with SIGKILL would leave whatever the shell forked (dash does
+// not exec the last command of -c) running. The warden, when the hub dies,
+// sends SIGTERM to the whole group; otherwise it hands on what it is sent
+// and ends the way the shell ended, so the hub sees the shell's exit status.
+[[noreturn]] void run_warden(char *const argv[], char *const envp[]) {
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr); // signals are taken only inside ppoll: no lost wake-up
+    struct sigaction catcher {};
+    catcher.sa_sigaction = warden_handler;
+    catcher.sa_flags = SA_SIGINFO;
+    sigfillset(&catcher.sa_mask);
+    for (int sig = 1; sig < NSIG; ++sig)
+        if (warden_catches(sig)) ::sigaction(sig, &catcher, nullptr);
+
+    pid_t shell = ::fork();
+    if (shell < 0) child_fail("fork", errno);
+    if (shell == 0) {
+        // Defaults before unblocking, so a signal sent right now is not
+        // taken by the warden's handler in this copy; then the empty mask.
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        for (int sig = 1; sig < NSIG; ++sig)
+            if (warden_catches(sig)) ::sigaction(sig, &dfl, nullptr);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM); // a warden killed on its own takes the shell along
+        ::execve("/bin/sh", argv, envp);
+        child_fail("execve /bin/sh", errno);
+    }
+    // The warden keeps no end of the child's pipes: the hub sees them close
+    // when the shell's tree closes them.
+    ::close(1);
+    ::close(kChildReadFd);
+    ::close(kChildWriteFd);
+    int pidfd = int(::syscall(SYS_pidfd_open, shell, 0));
+    if (pidfd < 0) {
+        ::kill(shell, SIGKILL);
+        child_fail("pidfd_open", errno);
+    }
+    bool hub_gone = false;
+    for (;;) {
+        if (!hub_gone && ::getppid() != g_hub_pid) {
+            hub_gone = true;
+            ::kill(0, SIGTERM); // the group: the shell and everything it started
+        }
+        for (int sig = 1; sig < NSIG; ++sig)
+            if (g_caught[sig]) {
+                g_caught[sig] = 0;
+                ::kill(shell, sig);
+            }
+        pollfd p{pidfd, POLLIN, 0};
+        if (::ppoll(&p, 1, nullptr, &none) > 0) break;
+    }
+    siginfo_t info{};
+    info.si_pid = 0;
+    while (::waitid(P_PID, id_t(shell), &info, WEXITED) != 0 && errno == EINTR) {
+    }
+    if (info.si_code == CLD_EXITED) ::_exit(info.si_status);
+    // Killed: die of the same signal (without a core of our own).
+    int sig = info.si_status;
+    rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    ::sigaction(sig, &dfl, nullptr);
+    sigset_t just;
+    sigemptyset(&just);
+    sigaddset(&just, sig);
+    ::sigprocmask(SIG_UNBLOCK, &just, nullptr);
+    ::kill(::getpid(), sig);
+    ::_exit(128 + sig); // a signal whose default is to be ignored
+}
+
 // Runs in the child between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(const int (&sources)[5], pid_t hub_pid, int max_fd, char *const argv[], char *const envp[]) {
     // Our own process group: the hub signals the group, so a pipeline or a
@@ -58,7 +158,9 @@ void child_fail(const char *what, int err) {
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig)
         if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
-    // A hub killed by SIGKILL cannot stop its children: the kernel does.
+    // A hub killed by SIGKILL cannot stop its children: the kernel tells the
+    // warden, which stops the group.
+    g_hub_pid = hub_pid;
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != hub_pid) ::_exit(127); // the hub died before prctl
 
@@ -74,9 +176,7 @@ void child_fail(const char *what, int err) {
     // Everything above 4 goes: close_range (Linux 5.9), else one by one.
     if (::syscall(SYS_close_range, 5u, ~0u, 0u) != 0)
         for (int fd = 5; fd < max_fd; ++fd) ::close(fd);
-    ::execve("/bin/sh", argv, envp);
-    child_fail("execve /bin/sh", errno);
-    ::_exit(127);
+    run_warden(argv, envp);
 }
 
 } // namespace

@@ -150,7 +150,7 @@ int sweep_segments(const std::string &instance) {
     int removed = 0;
     while (dirent *e = ::readdir(d)) {
         if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) != 0) continue;
-        if (::shm_unlink(("/" + std::string(e->d_name)).c_str()) == 0) ++removed;
+        if (::shm_unlink((std::string("/") + e->d_name).c_str()) == 0) ++removed;
     }
     ::closedir(d);
     return removed;

@@ -96,6 +96,10 @@ public:
     template <typename OnFrame> bool feed(const void *data, size_t len, OnFrame &&on_frame);
     size_t consumed() const { return consumed_; } // bytes of `data` the last feed took
 
+    // Frames read after this call are checked against the new limit (a client
+    // learns its limit from the hub's HELLO answer).
+    void set_max_payload(uint32_t max_payload) { max_payload_ = max_payload; }
+
     const std::string &error() const { return error_; }
     uint32_t error_code() const { return error_code_; }
     size_t pending() const { return partial_.size(); }

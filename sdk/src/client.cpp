@@ -6,6 +6,7 @@
 #include "frame.hpp"
 #include "paths.hpp"
 #include "plugin_registry.hpp"
+#include "running_hub.hpp"
 
 #include <unistd.h>
 
@@ -25,8 +26,27 @@ constexpr size_t kRecvChunk = 256 * 1024;
 constexpr size_t kMaxIov = 64;
 constexpr int kSendSliceMs = 100;   // while blocked sending, drain what the hub sends us this often
 constexpr int kCloseFlushMs = 5000; // how long destroying a Client may spend handing over unsent messages
+// A STATS answer is the one frame the hub may send beyond the message limit it
+// announced (it grows with the number of channels, not with a message). It is
+// still bounded, so a lying hub cannot make us buffer gigabytes.
+constexpr uint32_t kStatsAnswerMax = 16 * 1024 * 1024;
 
 std::string errno_text(int64_t rc) { return std::strerror(int(-rc)); }
+
+// Why `backend` found no hub: the transport's own words, unless a hub does
+// run on the instance, only without that backend.
+std::string no_hub_reason(const std::string &backend, const Endpoint &ep, const std::string &transport_says) {
+    auto hub = find_running_hub(ep.instance_dir);
+    if (!hub) return transport_says;
+    std::string offered;
+    for (auto &b : hub->backends) offered += (offered.empty() ? "" : ", ") + b;
+    bool listed = false;
+    for (auto &b : hub->backends) listed = listed || b == backend;
+    if (listed) return transport_says; // it offers it: the transport has the better explanation
+    return "the hub of instance '" + ep.instance + "' runs (pid " + std::to_string(hub->pid) + ") but does not offer the '" +
+           backend + "' backend" + (offered.empty() ? "" : "; it offers: " + offered) +
+           " (enable it in the hub's plugins.json, or pick one of those with --backend)";
+}
 } // namespace
 
 struct Client::Impl {
@@ -36,7 +56,10 @@ struct Client::Impl {
     std::string instance;
     uint32_t max_payload = IPCHUB_DEFAULT_MAX_MESSAGE;
     ByteBuffer out;
-    FrameReader reader{UINT32_MAX};
+    // Until the hub's HELLO answer says otherwise, a frame from the hub is a
+    // control frame: a hub (or whoever listens in its place) that announces a
+    // 4 GiB frame gets a clear error, not our memory.
+    FrameReader reader{kControlPayloadMax};
     std::deque<Message> inbox;
     std::vector<uint8_t> chunk = std::vector<uint8_t>(kRecvChunk);
     size_t delivered = 0; // messages handed to `direct`
@@ -126,6 +149,9 @@ struct Client::Impl {
         if (handler_error) std::rethrow_exception(handler_error);
         if (!ok) {
             broken = true;
+            if (reader.error_code() == IPCHUB_ERR_TOO_LARGE)
+                throw Error(Error::Kind::io, "the hub sent more than it announced (" + reader.error() +
+                                                 "); not reading it, the connection is closed");
             throw Error(Error::Kind::io, "garbled data from the hub: " + reader.error());
         }
         if (!error.empty()) {
@@ -188,6 +214,15 @@ struct Client::Impl {
         return id;
     }
 
+    // The largest payload a frame from the hub may carry. The hub announces
+    // its message limit in HELLO and sizes frames by frame_limit(): header +
+    // the longest channel + that limit (or a control frame's). A frame with a
+    // shorter channel may use the rest for payload (the hub delivers what fits
+    // the transport's frames), hence + IPCHUB_CHANNEL_MAX.
+    uint32_t frame_payload_limit() const {
+        return uint32_t(std::min<uint64_t>(uint64_t(std::max(max_payload, kControlPayloadMax)) + IPCHUB_CHANNEL_MAX, UINT32_MAX));
+    }
+
     void check_channel(std::string_view channel) {
         if (!is_valid_channel(channel))
             throw Error(Error::Kind::invalid, "invalid channel name '" + std::string(channel) + "': use " + channel_rule());
@@ -247,13 +282,14 @@ Client Client::connect(const ClientOptions &o) {
     if (rc < 0) {
         impl->conn = nullptr;
         std::string why = *err ? err : std::strerror(-rc);
-        auto kind = (rc == -ENOENT || rc == -ECONNREFUSED) ? Error::Kind::no_hub : Error::Kind::io;
-        throw Error(kind, o.backend + ": " + why);
+        if (rc != -ENOENT && rc != -ECONNREFUSED) throw Error(Error::Kind::io, o.backend + ": " + why);
+        throw Error(Error::Kind::no_hub, o.backend + ": " + no_hub_reason(o.backend, ep, why));
     }
     std::string name = o.name.empty() ? "client" : o.name;
     uint64_t id = impl->queue(IPCHUB_HELLO, 0, {}, u32_payload(uint32_t(::getpid()), name));
     Impl::Reply hello = impl->wait_reply(id, o.connect_timeout_ms);
     if (hello.count) impl->max_payload = hello.count;
+    impl->reader.set_max_payload(impl->frame_payload_limit());
     return Client(std::move(impl));
 }
 
@@ -336,7 +372,15 @@ size_t Client::receive_each(const MessageHandler &handler, int timeout_ms) {
     return impl_->delivered;
 }
 
-std::string Client::stats() { return impl_->wait_reply(impl_->queue(IPCHUB_STATS, 0, {}, {}), 5000).text; }
+std::string Client::stats() {
+    uint64_t id = impl_->queue(IPCHUB_STATS, 0, {}, {});
+    impl_->reader.set_max_payload(std::max(impl_->frame_payload_limit(), kStatsAnswerMax));
+    struct Restore {
+        Impl &impl;
+        ~Restore() { impl.reader.set_max_payload(impl.frame_payload_limit()); }
+    } restore{*impl_};
+    return impl_->wait_reply(id, 5000).text;
+}
 
 uint32_t Client::max_message_size() const { return impl_->max_payload; }
 const std::string &Client::backend() const { return impl_->backend; }

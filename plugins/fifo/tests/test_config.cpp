@@ -21,7 +21,12 @@ TEST_CASE("config: defaults, ranges, and unknown keys refused by name") {
     CHECK_FALSE(parse_config(R"({"handshake_timeout_ms": 99})", config, error));
     CHECK(error.find("\"handshake_timeout_ms\" must be a whole number from 100 to 600000") != std::string::npos);
     CHECK_FALSE(parse_config(R"({"pipe_sise": 4096})", config, error));
-    CHECK(error == R"(config: unknown key "pipe_sise" (allowed: pipe_size, handshake_timeout_ms, comment))");
+    CHECK(error == R"(config: unknown key "pipe_sise" (allowed: pipe_size, handshake_timeout_ms, max_pending_registrations, comment))");
+    CHECK(config.max_pending_registrations == 64);
+    CHECK(parse_config(R"({"max_pending_registrations": 1})", config, error));
+    CHECK(config.max_pending_registrations == 1);
+    CHECK_FALSE(parse_config(R"({"max_pending_registrations": 0})", config, error));
+    CHECK(error.find("\"max_pending_registrations\" must be a whole number from 1 to 65536") != std::string::npos);
 }
 
 TEST_CASE("config: hub_init fails with a config the transport does not know") {
