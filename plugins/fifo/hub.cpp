@@ -22,7 +22,7 @@
 #include "leftovers.hpp"
 #include "plugin_support.hpp"
 #include "registration.hpp"
-#include "warning_limiter.hpp"
+#include "repeated_warning.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -87,7 +87,7 @@ struct Hub {
     unsigned char records[kRecordsPerRead * kRecordSize];
     size_t records_have = 0;
     size_t pending = 0; // conns still in their handshake (no host_conn)
-    plugin::WarningLimiter garbage_warning, full_warning;
+    plugin::RepeatedWarning garbage_warning, full_warning; // one line per burst
     unsigned char buffer[kReadBuffer];
 };
 
@@ -209,9 +209,8 @@ bool is_fifo(int fd) {
     return ::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
-void warn_limited(Hub *h, plugin::WarningLimiter &limiter, const std::string &text) {
-    std::string line = limiter.note(text);
-    if (!line.empty()) log(h, IPCHUB_LOG_WARN, line);
+void warn_limited(Hub *h, plugin::RepeatedWarning &warning, const std::string &text) {
+    warning.report(h->host, IPCHUB_LOG_WARN, text);
 }
 
 void accept_registration(Hub *h, const Registration &r) {

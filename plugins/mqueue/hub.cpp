@@ -12,7 +12,7 @@
 #include "wire.hpp"
 
 #include "plugin_support.hpp"
-#include "warning_limiter.hpp"
+#include "repeated_warning.hpp"
 
 #include <fcntl.h>
 #include <mqueue.h>
@@ -66,7 +66,7 @@ struct Hub {
     plugin::ConnectionSet<Conn> conns; // open ones and closing ones
     std::vector<uint8_t> rx = std::vector<uint8_t>(kReceiveBatch);
     std::vector<uint8_t> tx; // one outgoing message
-    plugin::WarningLimiter garbage_warning; // malformed registrations: one line per burst
+    plugin::RepeatedWarning garbage_warning; // malformed registrations: one line per burst
 };
 
 void log(Hub *h, int level, const std::string &text) { h->host->log(h->host, level, text.c_str()); }
@@ -264,8 +264,8 @@ Next next_registration(Hub *h, RegisterRequest &req) {
     if (n < 0) return Next::none;
     std::memcpy(&req, msg, std::min(sizeof req, size_t(n)));
     if (size_t(n) == sizeof req && req.magic == kWireMagic && req.version == kWireVersion && req.pid > 0) return Next::request;
-    std::string line = h->garbage_warning.note("ignored a malformed registration (" + std::to_string(n) + " bytes)");
-    if (!line.empty()) log(h, IPCHUB_LOG_WARN, line);
+    h->garbage_warning.report(h->host, IPCHUB_LOG_WARN,
+                              "ignored a malformed registration (" + std::to_string(n) + " bytes)");
     return Next::malformed;
 }
 
