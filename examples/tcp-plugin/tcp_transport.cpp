@@ -37,8 +37,6 @@ using ipchub::plugin::Deadline;
 using ipchub::plugin::format_error;
 using ipchub::plugin::StreamKind;
 
-constexpr size_t kReadBuffer = 256 * 1024;
-constexpr int kReadsPerWakeup = 4; // then let other connections have a turn
 
 void set_nodelay(int fd) {
     int one = 1;
@@ -92,60 +90,15 @@ int load_config(const char *json, Address &addr, bool &allow_non_loopback, char 
 
 // ---- hub half ----
 
-struct Hub;
-
-struct Conn {
-    Hub *hub;
-    int fd;
-    void *host_conn = nullptr;
-    bool receiving = true;
-    bool want_write = false;
-    bool hung_up = false; // peer gone while paused: unwatched until resumed
-
-    void teardown(const ipchub_host *host) { ipchub::plugin::close_watched(host, fd); } // for ConnectionSet
-};
-
 struct Hub {
     const ipchub_host *host = nullptr;
     Address addr;
     bool allow_non_loopback = false;
-    ipchub::plugin::Listener listener; // accept loop; refuses clients instead of spinning when out of descriptors
-    ipchub::plugin::ConnectionSet<Conn> conns;
-    unsigned char buffer[kReadBuffer];
+    ipchub::plugin::Listener listener;  // accept loop; refuses clients instead of spinning when out of descriptors
+    ipchub::plugin::StreamHub clients; // the kit's hub half of a stream transport: read, send, pause, teardown
 };
 
 void log(Hub *h, int level, const std::string &text) { h->host->log(h->host, level, text.c_str()); }
-
-void update_watch(Conn *c);
-
-void on_conn_event(void *user, int, uint32_t events) {
-    auto *c = static_cast<Conn *>(user);
-    Hub *h = c->hub;
-    if (events & IPCHUB_EV_WRITE) {
-        c->want_write = false;
-        update_watch(c);
-        h->host->conn_writable(h->host, c->host_conn);
-    }
-    if (!c->receiving) {
-        if (events & IPCHUB_EV_HANGUP) { // level-triggered: would fire forever while paused
-            c->hung_up = true;
-            h->host->unwatch_fd(h->host, c->fd);
-        }
-        return;
-    }
-    if (!(events & (IPCHUB_EV_READ | IPCHUB_EV_HANGUP))) return;
-    if (auto end = ipchub::plugin::pump_stream(h->host, c->host_conn, c->fd, h->buffer, sizeof h->buffer,
-                                               kReadsPerWakeup, &c->receiving))
-        h->conns.lost(c, *end); // the client went away: torn down, then reported once
-}
-
-void update_watch(Conn *c) {
-    Hub *h = c->hub;
-    if (c->hung_up && !c->receiving) return;
-    uint32_t ev = (c->receiving ? IPCHUB_EV_READ : 0u) | (c->want_write ? IPCHUB_EV_WRITE : 0u);
-    c->hung_up = false;
-    h->host->watch_fd(h->host, c->fd, ev, on_conn_event, c);
-}
 
 std::string peer_name(int fd) {
     sockaddr_storage ss{};
@@ -167,21 +120,15 @@ std::string peer_name(int fd) {
 }
 
 void on_accepted(void *user, int fd) {
-    auto *h = static_cast<Hub *>(user);
     set_nodelay(fd);
-    auto *c = new (std::nothrow) Conn{h, fd};
-    if (!c) {
-        ::close(fd);
-        return;
-    }
-    if (h->conns.report_opened(c, peer_name(fd).c_str())) update_watch(c); // else the hub refused (shutting down)
+    static_cast<Hub *>(user)->clients.open(fd, peer_name(fd)); // false: the hub refused it (shutting down)
 }
 
 int hub_init(const ipchub_host *host, const ipchub_hub_params *params, void **state, char *err, size_t err_len) {
     auto *h = new (std::nothrow) Hub;
     if (!h) return format_error(err, err_len, -ENOMEM, "out of memory");
     h->host = host;
-    h->conns.set_host(host);
+    h->clients.set_host(host);
     int rc = load_config(params->config_json, h->addr, h->allow_non_loopback, err, err_len);
     if (rc < 0) {
         delete h;
@@ -216,29 +163,20 @@ int hub_start(void *state, char *err, size_t err_len) {
 
 void hub_stop(void *state) { static_cast<Hub *>(state)->listener.stop(); }
 
-int64_t hub_send(void *, void *conn, const struct iovec *iov, size_t iovcnt) {
-    auto *c = static_cast<Conn *>(conn);
-    int64_t n = ipchub::plugin::stream_send(c->fd, StreamKind::socket, iov, iovcnt);
-    if (n >= 0 && size_t(n) < ipchub::plugin::iov_bytes(iov, iovcnt) && !c->want_write) {
-        c->want_write = true; // ask the loop to tell us when there is room
-        update_watch(c);
-    }
-    return n;
+int64_t hub_send(void *state, void *conn, const struct iovec *iov, size_t iovcnt) {
+    return static_cast<Hub *>(state)->clients.send(conn, iov, iovcnt);
 }
 
-void hub_set_receiving(void *, void *conn, int enabled) {
-    auto *c = static_cast<Conn *>(conn);
-    if (c->receiving == (enabled != 0)) return;
-    c->receiving = enabled != 0;
-    update_watch(c);
+void hub_set_receiving(void *state, void *conn, int enabled) {
+    static_cast<Hub *>(state)->clients.set_receiving(conn, enabled != 0);
 }
 
-void hub_close(void *state, void *conn) { static_cast<Hub *>(state)->conns.close(static_cast<Conn *>(conn)); }
+void hub_close(void *state, void *conn) { static_cast<Hub *>(state)->clients.close(conn); }
 
 void hub_cleanup(void *state) {
     auto *h = static_cast<Hub *>(state);
     hub_stop(h);
-    h->conns.close_all();
+    h->clients.close_all();
     delete h; // TCP leaves no named object behind: nothing to unlink
 }
 

@@ -30,6 +30,7 @@
 #include "repeated_warning.hpp"
 #include "sigpipe_guard.hpp"
 #include "spin.hpp"
+#include "stream_hub.hpp"
 #include "stream_io.hpp"
 #include "listener.hpp"
 #include "unix_socket.hpp"
