@@ -21,6 +21,16 @@
 
 using namespace itest;
 
+// Under AddressSanitizer the hub's RSS says little about what it keeps:
+// freed memory waits in ASan's quarantine (up to 256 MiB) and every
+// allocation has shadow memory and redzones. The normal build asserts the
+// RSS bounds; the ASan build runs the same attacks for memory errors.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssIsMeaningful = false;
+#else
+constexpr bool kRssIsMeaningful = true;
+#endif
+
 namespace {
 
 // One hand-made frame (protocol.h): little-endian header, channel, payload.
@@ -128,7 +138,7 @@ TEST_CASE("hostile: 10922 STATS requests in one write never read do not grow the
     long rss = peak_rss_kib(sb.hub().pid());
     MESSAGE("hub peak RSS (VmHWM) after the STATS flood: " << rss << " KiB");
     CHECK(rss > 0);
-    CHECK(rss < 100 * 1024); // was 887 MiB
+    if (kRssIsMeaningful) CHECK(rss < 100 * 1024); // was 887 MiB
     ::close(fd);
     CHECK(sb.hub().running());
     sb.hub().signal(SIGTERM);
@@ -230,7 +240,7 @@ TEST_CASE("hostile: 300 connections each holding almost a whole 1 MiB frame stay
     ::usleep(1500 * 1000);
     long rss = peak_rss_kib(sb.hub().pid());
     MESSAGE("hub peak RSS (VmHWM) with 300 partial frames: " << rss << " KiB");
-    CHECK(rss < 160 * 1024); // was 310 MiB
+    if (kRssIsMeaningful) CHECK(rss < 160 * 1024); // was 310 MiB
     auto c = sb.client();
     long long start = now_ms();
     c.subscribe("t");
@@ -259,7 +269,7 @@ TEST_CASE("hostile: 40 subscribers that never read stay within hub.max_backlog_b
     CHECK(reader.wait(20000) == 0); // the subscriber that reads got everything
     long rss = peak_rss_kib(sb.hub().pid());
     MESSAGE("hub peak RSS (VmHWM) with 40 stalled subscribers: " << rss << " KiB");
-    CHECK(rss < 150 * 1024); // was 40 x 7.5 MiB
+    if (kRssIsMeaningful) CHECK(rss < 150 * 1024); // was 40 x 7.5 MiB
     // Those disconnected were told why, after what their socket had taken,
     // if they read within the linger (most stalled ones never do); and the log says it.
     size_t told = 0;
