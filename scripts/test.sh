@@ -45,10 +45,12 @@ if [ "${QUICK:-0}" != 1 ]; then
 
     echo "==> Valgrind memcheck: unit tests, every plugin's tests, and a hub serving every transport ($(elapsed))"
     # The shm ring model tests copy gigabytes: minutes under Valgrind, and
-    # they already run under ThreadSanitizer above.
+    # they already run under ThreadSanitizer above. Valgrind 3.19 does not
+    # know pidfd_open (the transports fall back to polling the pid; the kit's
+    # own pidfd test needs the real call), so that one test is left out.
     for t in "$BUILD_DIR"/bin/unit_tests "$BUILD_DIR"/bin/*_plugin_tests; do
         valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-            "$t" --no-intro=true --minimal=true --test-case-exclude='ring: *'
+            "$t" --no-intro=true --minimal=true --test-case-exclude='ring: *,pidfd: *'
     done
     bash "$ROOT/scripts/valgrind_hub.sh" "$BUILD_DIR"
     bash "$ROOT/scripts/valgrind_hub.sh" "$BUILD_DIR" --spin-us 1000 # the polling paths (hub_poll)
