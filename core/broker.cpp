@@ -55,6 +55,7 @@ const char *type_name(uint8_t type) {
     case IPCHUB_ACK: return "ACK";
     case IPCHUB_ERROR: return "ERROR";
     case IPCHUB_STATS: return "STATS";
+    case IPCHUB_GAP: return "GAP";
     }
     return "unknown";
 }
@@ -271,7 +272,8 @@ void Broker::handle_publish(Connection &from, const FrameView &f) {
         uint8_t *p = sub->backlog.prepare(f.raw_size);
         std::memcpy(p, f.raw, f.raw_size);
         p[3] = IPCHUB_DATA;
-        p[4] = uint8_t(p[4] & ~IPCHUB_FLAG_ACK);
+        p[4] = 0; // no flag of the publisher's reaches a subscriber (a PUBLISH marked REPLAY is not a replay)
+        p[5] = 0;
         sub->backlog.commit(f.raw_size);
         owe(*sub, f.raw_size);
         ++sub->frames_out;

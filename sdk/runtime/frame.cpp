@@ -83,7 +83,7 @@ HeaderStatus decode_header(const uint8_t *in, uint32_t max_payload, FrameHeader 
         return fail(HeaderStatus::malformed, "protocol version " + std::to_string(in[2]) + ", this side speaks " +
                                                  std::to_string(IPCHUB_PROTOCOL_VERSION));
     out.type = in[3];
-    if (out.type < IPCHUB_HELLO || out.type > IPCHUB_STATS)
+    if (out.type < IPCHUB_HELLO || out.type > IPCHUB_GAP)
         return fail(HeaderStatus::malformed, "unknown frame type " + std::to_string(out.type));
     out.flags = get_u16(in + 4);
     out.channel_len = get_u16(in + 6);
